@@ -1,0 +1,356 @@
+"""Attention scorers behind one interface: `(query, values) -> (context,
+weights)`.
+
+Every scorer turns a query and a set of keys into one score per key, the
+scores into weights with a masked softmax over the key axis, and the weights
+into a context, `context = sum_j weights_j * values_j`. They differ only in
+the score:
+
+| class | score(q, k_j) | paper |
+|---|---|---|
+| `AdditiveAttention` | `v^T tanh(W q + U k_j)` | Bahdanau et al. 2015 |
+| `ConcatAttention` | `v^T tanh(W [q; k_j])` | Luong et al. 2015, "concat" |
+| `DotAttention` | `q . k_j` | Luong et al. 2015, "dot" |
+| `GeneralAttention` | `q^T W k_j` | Luong et al. 2015, "general" |
+| `CosineAttention` | `scale * cos(q, k_j)` | cosine similarity |
+
+The part of the score that depends only on the keys (`U k_j`, `W k_j`, the
+normalised keys) is computed by `precompute_keys(values)`, once per source
+sentence, and passed back as `keys=` at every decoder step: Bahdanau et al.
+(Appendix A.1.2) note that `U_a h_j` does not depend on the target position.
+"""
+
+import keras
+from keras import ops
+
+from s2s_zoo.layers.masking import ExplicitMaskLayer
+
+
+def _mask_value(dtype):
+    # A large negative number that stays finite in the dtype (Keras
+    # `Attention` uses the same trick), so exp() underflows to exactly 0.
+    return -65500.0 if "float16" in str(dtype) else -1e9
+
+
+class ScoreAttention(ExplicitMaskLayer):
+    """Base class: masked softmax attention over a scoring function.
+
+    Subclasses implement `score(query, keys)` and, where part of the score
+    depends only on the values, `precompute_keys(values)`.
+
+    Call arguments:
+        query: Tensor of shape `(batch_size, dq)` for one decoder step or
+            `(batch_size, Tq, dq)` for many.
+        values: Tensor of shape `(batch_size, Tv, dv)`, the annotations.
+        keys: Optional output of `precompute_keys(values)`; computed from
+            `values` when omitted.
+        value_mask: Optional boolean tensor of shape `(batch_size, Tv)`,
+            `False` on padded positions. This layer consumes the mask and
+            returns none; implicit Keras masks on the inputs are ignored.
+
+    Returns:
+        A tuple `(context, weights)`: `context` has shape `(batch_size, dv)`
+        (or `(batch_size, Tq, dv)`) and `weights` `(batch_size, Tv)` (or
+        `(batch_size, Tq, Tv)`). Weights sum to 1 over unpadded positions and
+        are exactly 0 on padding; a fully padded row gets all-zero weights and
+        a zero context.
+    """
+
+    def build(self, query_shape, values_shape):
+        self.built = True
+
+    def precompute_keys(self, values):
+        """Returns the part of the score that depends only on `values`."""
+        return values
+
+    def score(self, query, keys):
+        """Returns scores of shape `(batch_size, Tq, Tv)`."""
+        raise NotImplementedError
+
+    def call(self, query, values, keys=None, value_mask=None):
+        single_step = len(query.shape) == 2
+        if single_step:
+            query = ops.expand_dims(query, 1)  # (batch_size, 1, dq)
+        if keys is None:
+            keys = self.precompute_keys(values)
+        scores = self.score(query, keys)  # (batch_size, Tq, Tv)
+        mask = value_mask
+        if mask is not None:
+            mask = ops.expand_dims(ops.cast(mask, "bool"), 1)
+            scores = ops.where(
+                mask, scores, ops.cast(_mask_value(scores.dtype), scores.dtype)
+            )
+        weights = ops.softmax(scores, axis=-1)
+        if mask is not None:
+            # Exactly 0 on padding, also for a row with no real position.
+            weights = weights * ops.cast(mask, weights.dtype)
+        context = ops.matmul(weights, values)  # (batch_size, Tq, dv)
+        if single_step:
+            context = ops.squeeze(context, 1)
+            weights = ops.squeeze(weights, 1)
+        return context, weights
+
+    def compute_output_spec(self, query, values, keys=None, value_mask=None):
+        batch_size = query.shape[0]
+        time_v, dim_v = values.shape[1], values.shape[2]
+        if len(query.shape) == 2:
+            context_shape = (batch_size, dim_v)
+            weights_shape = (batch_size, time_v)
+        else:
+            context_shape = (batch_size, query.shape[1], dim_v)
+            weights_shape = (batch_size, query.shape[1], time_v)
+        return (
+            keras.KerasTensor(context_shape, dtype=self.compute_dtype),
+            keras.KerasTensor(weights_shape, dtype=self.compute_dtype),
+        )
+
+
+@keras.saving.register_keras_serializable(package="s2s_zoo")
+class DotAttention(ScoreAttention):
+    """Luong "dot" score, `score(q, k_j) = q . k_j` (needs `dq == dv`).
+
+    Args:
+        scale (bool): Divide scores by `sqrt(dq)` (Vaswani et al.). Luong et
+            al. do not; default `False`.
+        **kwargs: Base layer keyword arguments.
+
+    Examples:
+    >>> layer = DotAttention()
+    >>> context, weights = layer(np.ones((2, 4)), np.ones((2, 3, 4)))
+    """
+
+    def __init__(self, scale=False, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = scale
+
+    def score(self, query, keys):
+        scores = ops.matmul(query, ops.transpose(keys, (0, 2, 1)))
+        if self.scale:
+            depth = ops.cast(ops.shape(query)[-1], scores.dtype)
+            scores = scores / ops.sqrt(depth)
+        return scores
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}
+
+
+@keras.saving.register_keras_serializable(package="s2s_zoo")
+class GeneralAttention(ScoreAttention):
+    """Luong "general" score, `score(q, k_j) = q^T W_a k_j`.
+
+    `W_a k_j` is computed once per sentence by `precompute_keys`.
+
+    Args:
+        units (int): Width of the query, `dq`.
+        kernel_initializer: Initializer of `W_a`. Default `"glorot_uniform"`.
+        **kwargs: Base layer keyword arguments.
+    """
+
+    def __init__(self, units, kernel_initializer="glorot_uniform", **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.key_projection = keras.layers.Dense(
+            units,
+            use_bias=False,
+            kernel_initializer=self.kernel_initializer,
+            dtype=self.dtype_policy,
+            name="key_projection",
+        )
+
+    def build(self, query_shape, values_shape):
+        self.key_projection.build(values_shape)
+
+    def precompute_keys(self, values):
+        return self.key_projection(values)
+
+    def score(self, query, keys):
+        return ops.matmul(query, ops.transpose(keys, (0, 2, 1)))
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "kernel_initializer": keras.initializers.serialize(
+                self.kernel_initializer
+            ),
+        }
+
+
+@keras.saving.register_keras_serializable(package="s2s_zoo")
+class AdditiveAttention(ScoreAttention):
+    """Bahdanau's additive score, `e_j = v_a^T tanh(W_a q + U_a k_j)`.
+
+    The alignment model of RNNsearch (Bahdanau et al. 2015, Appendix A.1.2),
+    a one-hidden-layer MLP. `U_a k_j` is computed once per sentence by
+    `precompute_keys`. Unlike `keras.layers.AdditiveAttention` (a scalar
+    scale and no projections), query and values may have different widths.
+
+    Args:
+        units (int): Hidden size `n'` of the alignment MLP.
+        kernel_initializer: Initializer of `W_a` and `U_a`. Default
+            `N(0, 0.001^2)`, the paper's.
+        score_initializer: Initializer of `v_a`. Default zeros, the paper's:
+            all weights start uniform.
+        **kwargs: Base layer keyword arguments.
+    """
+
+    def __init__(
+        self,
+        units,
+        kernel_initializer=None,
+        score_initializer="zeros",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.units = units
+        if kernel_initializer is None:
+            kernel_initializer = keras.initializers.RandomNormal(stddev=0.001)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.score_initializer = keras.initializers.get(score_initializer)
+        dense = dict(
+            use_bias=False,
+            kernel_initializer=self.kernel_initializer,
+            dtype=self.dtype_policy,
+        )
+        self.query_projection = keras.layers.Dense(
+            units, name="query_projection", **dense
+        )
+        self.key_projection = keras.layers.Dense(
+            units, name="key_projection", **dense
+        )
+        self.score_vector = keras.layers.Dense(
+            1,
+            use_bias=False,
+            kernel_initializer=self.score_initializer,
+            dtype=self.dtype_policy,
+            name="score_vector",
+        )
+
+    def build(self, query_shape, values_shape):
+        self.query_projection.build(query_shape)
+        self.key_projection.build(values_shape)
+        self.score_vector.build((None, self.units))
+
+    def precompute_keys(self, values):
+        return self.key_projection(values)
+
+    def score(self, query, keys):
+        query = self.query_projection(query)  # (batch_size, Tq, units)
+        # (batch_size, Tq, 1, units) + (batch_size, 1, Tv, units)
+        hidden = ops.tanh(ops.expand_dims(query, 2) + ops.expand_dims(keys, 1))
+        return ops.squeeze(self.score_vector(hidden), -1)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "kernel_initializer": keras.initializers.serialize(
+                self.kernel_initializer
+            ),
+            "score_initializer": keras.initializers.serialize(
+                self.score_initializer
+            ),
+        }
+
+
+@keras.saving.register_keras_serializable(package="s2s_zoo")
+class ConcatAttention(AdditiveAttention):
+    """Luong "concat" score, `score(q, k_j) = v_a^T tanh(W_a [q; k_j])`.
+
+    Splitting `W_a` into its query and key columns shows this is the
+    additive score, so it shares `AdditiveAttention`'s code; only the
+    default initializers differ (Luong et al. use uniform(-0.1, 0.1)).
+
+    Args:
+        units (int): Rows of `W_a`.
+        kernel_initializer: Initializer of `W_a`. Default
+            `RandomUniform(-0.1, 0.1)`.
+        score_initializer: Initializer of `v_a`. Default
+            `RandomUniform(-0.1, 0.1)`.
+        **kwargs: Base layer keyword arguments.
+    """
+
+    def __init__(
+        self,
+        units,
+        kernel_initializer=None,
+        score_initializer=None,
+        **kwargs,
+    ):
+        uniform = keras.initializers.RandomUniform(-0.1, 0.1)
+        super().__init__(
+            units,
+            kernel_initializer=kernel_initializer or uniform,
+            score_initializer=score_initializer or uniform,
+            **kwargs,
+        )
+
+
+@keras.saving.register_keras_serializable(package="s2s_zoo")
+class CosineAttention(ScoreAttention):
+    """Cosine score, `score(q, k_j) = scale * cos(q, k_j)` (needs `dq == dv`).
+
+    Cosine scores lie in [-1, 1], so `scale` (an inverse temperature) sets
+    how peaked the weights can get.
+
+    Args:
+        scale (float): Multiplies the cosine before the softmax. Default 1.0.
+        epsilon (float): Added to norms to avoid division by 0. Default 1e-7.
+        **kwargs: Base layer keyword arguments.
+    """
+
+    def __init__(self, scale=1.0, epsilon=1e-7, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = scale
+        self.epsilon = epsilon
+
+    def _normalize(self, x):
+        norm = ops.sqrt(ops.sum(ops.square(x), axis=-1, keepdims=True))
+        return x / (norm + self.epsilon)
+
+    def precompute_keys(self, values):
+        return self._normalize(values)
+
+    def score(self, query, keys):
+        query = self._normalize(query)
+        return self.scale * ops.matmul(query, ops.transpose(keys, (0, 2, 1)))
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "scale": self.scale,
+            "epsilon": self.epsilon,
+        }
+
+
+SCORERS = {
+    "additive": AdditiveAttention,
+    "concat": ConcatAttention,
+    "dot": DotAttention,
+    "general": GeneralAttention,
+    "cosine": CosineAttention,
+}
+
+
+def get_attention(score, units=None, **kwargs):
+    """Returns an attention layer by score name.
+
+    Args:
+        score (str): One of `"additive"`, `"concat"`, `"dot"`, `"general"`,
+            `"cosine"`.
+        units (int): Width for the scores with weights (`additive`, `concat`:
+            the MLP size; `general`: the query width). Ignored otherwise.
+        **kwargs: Passed to the layer.
+
+    Raises:
+        ValueError: If `score` is unknown, listing the valid names.
+    """
+    if score not in SCORERS:
+        raise ValueError(
+            f"Unknown attention score {score!r}; valid: {sorted(SCORERS)}."
+        )
+    cls = SCORERS[score]
+    if score in ("additive", "concat", "general"):
+        return cls(units, **kwargs)
+    return cls(**kwargs)

@@ -1,0 +1,15 @@
+"""Model families; importing this module fills the registry."""
+
+from s2s_zoo.models.attention_seq2seq import LuongSeq2Seq
+from s2s_zoo.models.attention_seq2seq import RNNSearch
+from s2s_zoo.models.base import Seq2SeqModel
+from s2s_zoo.models.seq2seq import DeepLSTMSeq2Seq
+from s2s_zoo.models.seq2seq import RNNEncoderDecoder
+
+__all__ = [
+    "DeepLSTMSeq2Seq",
+    "LuongSeq2Seq",
+    "RNNEncoderDecoder",
+    "RNNSearch",
+    "Seq2SeqModel",
+]

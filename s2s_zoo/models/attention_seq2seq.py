@@ -1,0 +1,725 @@
+"""Attention seq2seq: RNNsearch (Bahdanau et al. 2015) and Luong et al. (2015).
+
+The two differ in the ORDER of operations at target step i:
+
+- RNNsearch: score with the previous state `s_{i-1}`, form `c_i`, feed `c_i`
+  into every gate of the GRU update to `s_i`, read out through maxout.
+- Luong: run the LSTM stack to `h_t` first, then score with `h_t`, form
+  `c_t` and `h~_t = tanh(W_c [c_t; h_t])`, read out `softmax(W_s h~_t)`.
+
+The common tutorial shortcut "run the RNN over the target, then attend" is
+Luong's order; using it under Bahdanau's name is the most common bug in
+re-implementations. Keras 3 RNN layers take no `constants`, so the RNNsearch
+decoder is its own loop (`keras.ops.scan`).
+"""
+
+import keras
+from keras import ops
+
+from s2s_zoo import registry
+from s2s_zoo.layers.attention import get_attention
+from s2s_zoo.layers.bridge import Bridge
+from s2s_zoo.layers.context_gru import ContextGRUCell
+from s2s_zoo.layers.deep_output import DeepOutput
+from s2s_zoo.layers.masking import ExplicitMaskLayer
+from s2s_zoo.layers.sequence import ReverseSequences
+from s2s_zoo.layers.sequence import reverse_sequences
+from s2s_zoo.models.base import END_TOKEN_ID
+from s2s_zoo.models.base import START_TOKEN_ID
+from s2s_zoo.models.base import Seq2SeqModel
+from s2s_zoo.models.base import check_token_ids
+from s2s_zoo.models.base import lstm_stack
+from s2s_zoo.models.base import padding_mask
+from s2s_zoo.models.base import run_lstm_stack
+from s2s_zoo.models.base import scan_time
+from s2s_zoo.models.base import seq2seq_inputs
+from s2s_zoo.models.base import step_lstm_stack
+
+# === RNNsearch ===
+
+RNNSEARCH_DEFAULTS = {
+    # Bahdanau et al. 2015, Appendix A.2.3: shortlists of 30,000 words.
+    "source_vocabulary_size": 30000,
+    "target_vocabulary_size": 30000,
+    "embedding_dim": 620,  # m
+    "hidden_dim": 1000,  # n, per encoder direction and in the decoder
+    "attention_dim": 1000,  # n', the alignment MLP
+    "maxout_dim": 500,  # l
+    "attention_score": "additive",
+    "readout_state": "previous",  # the appendix's s_{i-1}
+    "start_token_id": START_TOKEN_ID,
+    "end_token_id": END_TOKEN_ID,
+}
+
+
+@keras.saving.register_keras_serializable(package="s2s_zoo")
+class RNNSearchDecoder(ExplicitMaskLayer):
+    """The RNNsearch decoder: attend with `s_{i-1}`, then update, then read out.
+
+    Per target step i (Bahdanau et al. 2015, Appendix A.2.2):
+
+        c_i, alpha_i = attention(s_{i-1}, h)           scored BEFORE the update
+        s_i = GRU([E y_{i-1}; c_i], s_{i-1})            c_i in every gate
+        logits_i = W_o maxout(U_o r + V_o E y_{i-1} + C_o c_i)
+
+    with `r = s_{i-1}` (`readout_state="previous"`, the appendix) or `s_i`
+    (`"new"`, the main text's Eq. 4). `call` runs all target positions with
+    teacher forcing in one `keras.ops.scan`; `step` runs one position for
+    search. Both go through `_advance`, so they compute the same thing.
+
+    Args:
+        vocabulary_size (int): Target vocabulary size `K_y`.
+        embedding_dim (int): `m`.
+        hidden_dim (int): `n`.
+        context_dim (int): Width of the annotations, `2n`.
+        attention_dim (int): `n'`.
+        maxout_dim (int): `l`.
+        attention_score (str): `"additive"` (the paper), `"concat"` or
+            `"general"`.
+        readout_state (str): `"previous"` or `"new"`.
+        **kwargs: Base layer keyword arguments.
+
+    Call arguments:
+        token_ids: int `(batch_size, T_y)`, the shifted targets.
+        state: `(batch_size, n)`, `s_0`.
+        values: `(batch_size, T_x, 2n)`, the annotations `h_j`.
+        keys: `attention.precompute_keys(values)`.
+        source_mask: bool `(batch_size, T_x)`, the source padding mask.
+
+    Returns:
+        `(logits, weights)`: `(batch_size, T_y, K_y)` and
+        `(batch_size, T_y, T_x)`.
+    """
+
+    def __init__(
+        self,
+        vocabulary_size,
+        embedding_dim,
+        hidden_dim,
+        context_dim,
+        attention_dim,
+        maxout_dim,
+        attention_score="additive",
+        readout_state="previous",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if readout_state not in ("previous", "new"):
+            raise ValueError(
+                "readout_state must be 'previous' or 'new'; "
+                f"received {readout_state!r}."
+            )
+        self.vocabulary_size = vocabulary_size
+        self.embedding_dim = embedding_dim
+        self.hidden_dim = hidden_dim
+        self.context_dim = context_dim
+        self.attention_dim = attention_dim
+        self.maxout_dim = maxout_dim
+        self.attention_score = attention_score
+        self.readout_state = readout_state
+        normal = keras.initializers.RandomNormal(stddev=0.01)
+        self.embedding = keras.layers.Embedding(
+            vocabulary_size,
+            embedding_dim,
+            embeddings_initializer=normal,
+            dtype=self.dtype_policy,
+            name="embedding",
+        )
+        self.attention = get_attention(
+            attention_score,
+            hidden_dim if attention_score == "general" else attention_dim,
+            dtype=self.dtype_policy,
+            name="attention",
+        )
+        self.cell = ContextGRUCell(
+            hidden_dim,
+            input_dim=embedding_dim,
+            context_dim=context_dim,
+            reset_mode="before",
+            dtype=self.dtype_policy,
+            name="cell",
+        )
+        self.deep_output = DeepOutput(
+            maxout_dim,
+            vocabulary_size,
+            input_dims=[hidden_dim, embedding_dim, context_dim],
+            dtype=self.dtype_policy,
+            name="deep_output",
+        )
+
+    def build(self, input_shape=None):
+        self.embedding.build((None, None))
+        self.attention.build(
+            (None, self.hidden_dim), (None, None, self.context_dim)
+        )
+        self.cell.build()
+        self.deep_output.build()
+        self.built = True
+
+    def _advance(self, projected_inputs, state, values, keys, source_mask):
+        # Alignment with the PREVIOUS state, then the update that reads c_i.
+        context, weights = self.attention(
+            state, values, keys=keys, value_mask=source_mask
+        )
+        projected_context = self.cell.project_context(context)
+        new_state = self.cell.step(projected_inputs, projected_context, state)
+        return new_state, context, weights
+
+    def _readout(self, previous_state, new_state, embedded, context):
+        state = (
+            previous_state if self.readout_state == "previous" else new_state
+        )
+        return self.deep_output([state, embedded, context])
+
+    def call(self, token_ids, state, values, keys, source_mask):
+        embedded = self.embedding(token_ids)  # (batch_size, T_y, m)
+        # W x + b for all positions at once, outside the time loop.
+        projected = self.cell.project_inputs(embedded)
+
+        def body(previous_state, projected_t):
+            new_state, context, weights = self._advance(
+                projected_t, previous_state, values, keys, source_mask
+            )
+            return new_state, (previous_state, context, weights)
+
+        initial_outputs = (
+            state,
+            ops.zeros_like(values[:, 0]),
+            ops.zeros_like(ops.cast(source_mask, state.dtype)),
+        )
+        _, new_states, outputs = scan_time(
+            body, state, projected, initial_outputs
+        )
+        previous_states, contexts, weights = outputs
+        logits = self._readout(previous_states, new_states, embedded, contexts)
+        return logits, weights
+
+    def step(self, token_ids, state, values, keys, source_mask):
+        """One target position: `(logits, new_state, weights)`."""
+        embedded = self.embedding(token_ids)  # (batch_size, m)
+        projected = self.cell.project_inputs(embedded)
+        new_state, context, weights = self._advance(
+            projected, state, values, keys, source_mask
+        )
+        logits = self._readout(state, new_state, embedded, context)
+        return logits, new_state, weights
+
+    def compute_output_spec(self, token_ids, state, values, keys, source_mask):
+        batch_size, time_y = token_ids.shape[0], token_ids.shape[1]
+        return (
+            keras.KerasTensor(
+                (batch_size, time_y, self.vocabulary_size), self.compute_dtype
+            ),
+            keras.KerasTensor(
+                (batch_size, time_y, values.shape[1]), self.compute_dtype
+            ),
+        )
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "vocabulary_size": self.vocabulary_size,
+            "embedding_dim": self.embedding_dim,
+            "hidden_dim": self.hidden_dim,
+            "context_dim": self.context_dim,
+            "attention_dim": self.attention_dim,
+            "maxout_dim": self.maxout_dim,
+            "attention_score": self.attention_score,
+            "readout_state": self.readout_state,
+        }
+
+
+@keras.saving.register_keras_serializable(package="s2s_zoo")
+class RNNSearch(Seq2SeqModel):
+    """RNNsearch: bidirectional GRU encoder and an attention GRU decoder.
+
+    Bahdanau, Cho, Bengio, "Neural Machine Translation by Jointly Learning to
+    Align and Translate", ICLR 2015 (https://arxiv.org/abs/1409.0473).
+
+    - Encoder: a bidirectional GRU (`reset_after=False`, the paper's gated
+      unit) over a shared source embedding; annotations
+      `h_j = [h->_j; h<-_j]`. Padding is masked, so the backward GRU starts
+      at each sentence's real last word.
+    - `s_0 = tanh(W_s h<-_1)` (a `Bridge`).
+    - Decoder: `RNNSearchDecoder` (alignment with `s_{i-1}` before the
+      update, context in every gate and in the maxout deep output).
+
+    Initialisation follows Appendix B: recurrent matrices orthogonal, the
+    alignment MLP `N(0, 0.001^2)` with `v_a = 0`, everything else
+    `N(0, 0.01^2)`, biases 0. `reset_after=False` keeps the paper's GRU, at
+    the price of never using the cuDNN kernel on a GPU.
+
+    Args:
+        source_vocabulary_size (int): `K_x`. Default 30000.
+        target_vocabulary_size (int): `K_y`. Default 30000.
+        embedding_dim (int): `m`. Default 620.
+        hidden_dim (int): `n`. Default 1000.
+        attention_dim (int): `n'`. Default 1000.
+        maxout_dim (int): `l`. Default 500.
+        attention_score (str): `"additive"` (default), `"concat"`,
+            `"general"`.
+        readout_state (str): `"previous"` (default, Appendix A) or `"new"`.
+        start_token_id (int): First decoder input. Default 2.
+        end_token_id (int): Ends a translation. Default 3.
+        **kwargs: `keras.Model` keyword arguments (`name`, `trainable`).
+
+    Examples:
+    >>> model = RNNSearch(50, 60, embedding_dim=8, hidden_dim=8,
+    ...                   attention_dim=8, maxout_dim=4)
+    >>> out = model.generate(np.array([[5, 6, 7, 0]]), beam_width=2)
+    """
+
+    has_attention = True
+
+    def __init__(
+        self,
+        source_vocabulary_size=30000,
+        target_vocabulary_size=30000,
+        embedding_dim=620,
+        hidden_dim=1000,
+        attention_dim=1000,
+        maxout_dim=500,
+        attention_score="additive",
+        readout_state="previous",
+        start_token_id=START_TOKEN_ID,
+        end_token_id=END_TOKEN_ID,
+        **kwargs,
+    ):
+        check_token_ids(
+            source_vocabulary_size,
+            target_vocabulary_size,
+            {"start_token_id": start_token_id, "end_token_id": end_token_id},
+        )
+        # === Layers ===
+        normal = keras.initializers.RandomNormal(stddev=0.01)
+        self.source_embedding = keras.layers.Embedding(
+            source_vocabulary_size,
+            embedding_dim,
+            embeddings_initializer=normal,
+            name="source_embedding",
+        )
+        self.encoder = keras.layers.Bidirectional(
+            keras.layers.GRU(
+                hidden_dim,
+                return_sequences=True,
+                return_state=True,
+                reset_after=False,
+                kernel_initializer=normal,
+                recurrent_initializer="orthogonal",
+            ),
+            name="encoder",
+        )
+        self.initial_state = Bridge(hidden_dim, name="initial_state")
+        self.decoder = RNNSearchDecoder(
+            target_vocabulary_size,
+            embedding_dim=embedding_dim,
+            hidden_dim=hidden_dim,
+            context_dim=2 * hidden_dim,
+            attention_dim=attention_dim,
+            maxout_dim=maxout_dim,
+            attention_score=attention_score,
+            readout_state=readout_state,
+            name="decoder",
+        )
+        self.decoder.build()
+
+        # === Functional model ===
+        inputs = seq2seq_inputs()
+        state, memory = self._encode(inputs["encoder_token_ids"])
+        logits, _ = self.decoder(inputs["decoder_token_ids"], state, **memory)
+        super().__init__(inputs=inputs, outputs=logits, **kwargs)
+
+        # === Config ===
+        self.start_token_id = start_token_id
+        self.end_token_id = end_token_id
+        self._arguments = {
+            "source_vocabulary_size": source_vocabulary_size,
+            "target_vocabulary_size": target_vocabulary_size,
+            "embedding_dim": embedding_dim,
+            "hidden_dim": hidden_dim,
+            "attention_dim": attention_dim,
+            "maxout_dim": maxout_dim,
+            "attention_score": attention_score,
+            "readout_state": readout_state,
+            "start_token_id": start_token_id,
+            "end_token_id": end_token_id,
+        }
+
+    def _encode(self, encoder_token_ids):
+        mask = padding_mask(encoder_token_ids)
+        embedded = self.source_embedding(encoder_token_ids)
+        annotations, _, backward_state = self.encoder(embedded, mask=mask)
+        # The backward GRU's final state is h<-_1, its state at word 1.
+        state = self.initial_state(backward_state)
+        memory = {
+            "values": annotations,
+            "keys": self.decoder.attention.precompute_keys(annotations),
+            "source_mask": mask,
+        }
+        return state, memory
+
+    def encode(self, encoder_token_ids):
+        """Returns `(s_0, memory)`; memory holds annotations, keys, mask."""
+        return self._encode(ops.convert_to_tensor(encoder_token_ids, "int32"))
+
+    def decode_step(self, token_ids, state, memory):
+        return self.decoder.step(token_ids, state, **memory)
+
+
+@registry.register(
+    "bahdanau_attention",
+    family="attention_seq2seq",
+    task="translation",
+    paper="Bahdanau, Cho, Bengio 2015 (RNNsearch)",
+    defaults=RNNSEARCH_DEFAULTS,
+    choices={
+        "attention_score": ("additive", "concat", "general"),
+        "readout_state": ("previous", "new"),
+    },
+)
+def bahdanau_attention(**config):
+    return RNNSearch(**config)
+
+
+# === Luong ===
+
+LUONG_DEFAULTS = {
+    # Luong et al. 2015, section 4.1: top-50K vocabularies, 4 x 1000 LSTMs,
+    # 1000-d embeddings, dropout 0.2, reversed source, input feeding.
+    "source_vocabulary_size": 50000,
+    "target_vocabulary_size": 50000,
+    "embedding_dim": 1000,
+    "hidden_dim": 1000,
+    "num_layers": 4,
+    "attention_score": "dot",  # best global score in their Table 4
+    "attention_dim": 1000,  # used by "concat" only
+    "input_feeding": True,
+    "reverse_source": True,
+    "dropout": 0.2,
+    "start_token_id": START_TOKEN_ID,
+    "end_token_id": END_TOKEN_ID,
+}
+
+
+@keras.saving.register_keras_serializable(package="s2s_zoo")
+class LuongDecoder(ExplicitMaskLayer):
+    """Luong's global attention decoder: LSTM step, then attend with `h_t`.
+
+        h_t = LSTM_stack([E y_{t-1}; h~_{t-1}])    input feeding (or E y_{t-1})
+        c_t, a_t = attention(h_t, h_bar)           scored AFTER the update
+        h~_t = tanh(W_c [c_t; h_t])
+        logits_t = W_s h~_t
+
+    Without input feeding the LSTM stack runs over all target positions at
+    once and attention is computed for all of them in one batched call;
+    with input feeding `h~_{t-1}` re-enters the stack, so teacher forcing
+    loops over time (`keras.ops.scan`).
+
+    Args:
+        vocabulary_size (int): Target vocabulary size.
+        embedding_dim (int): Target embedding width.
+        hidden_dim (int): LSTM size `n`.
+        num_layers (int): LSTM layers.
+        attention_score (str): `"dot"`, `"general"` or `"concat"`.
+        attention_dim (int): `W_a` rows for `"concat"`.
+        input_feeding (bool): Feed `h~_{t-1}` into the next step.
+        dropout (float): On embeddings, between LSTM layers (without input
+            feeding) and on `h~_t` before the softmax.
+        **kwargs: Base layer keyword arguments.
+    """
+
+    def __init__(
+        self,
+        vocabulary_size,
+        embedding_dim,
+        hidden_dim,
+        num_layers,
+        attention_score="dot",
+        attention_dim=None,
+        input_feeding=True,
+        dropout=0.0,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.vocabulary_size = vocabulary_size
+        self.embedding_dim = embedding_dim
+        self.hidden_dim = hidden_dim
+        self.num_layers = num_layers
+        self.attention_score = attention_score
+        self.attention_dim = attention_dim
+        self.input_feeding = input_feeding
+        self.dropout = dropout
+        uniform = keras.initializers.RandomUniform(-0.1, 0.1)
+        self.embedding = keras.layers.Embedding(
+            vocabulary_size,
+            embedding_dim,
+            embeddings_initializer=uniform,
+            dtype=self.dtype_policy,
+            name="embedding",
+        )
+        self.lstms = lstm_stack(num_layers, hidden_dim, uniform, "lstm")
+        self.attention = get_attention(
+            attention_score,
+            attention_dim if attention_score == "concat" else hidden_dim,
+            dtype=self.dtype_policy,
+            name="attention",
+        )
+        self.attentional_state = keras.layers.Dense(
+            hidden_dim,
+            activation="tanh",
+            use_bias=False,
+            kernel_initializer=uniform,
+            dtype=self.dtype_policy,
+            name="attentional_state",
+        )
+        self.logits = keras.layers.Dense(
+            vocabulary_size,
+            kernel_initializer=uniform,
+            bias_initializer=uniform,
+            dtype=self.dtype_policy,
+            name="logits",
+        )
+        self.dropout_layer = keras.layers.Dropout(dropout, name="dropout")
+
+    def build(self, input_shape=None):
+        n = self.hidden_dim
+        self.embedding.build((None, None))
+        width = self.embedding_dim + (n if self.input_feeding else 0)
+        for layer in self.lstms:
+            layer.build((None, None, width))
+            width = n
+        self.attention.build((None, n), (None, None, n))
+        self.attentional_state.build((None, 2 * n))
+        self.logits.build((None, n))
+        self.built = True
+
+    def _attend(self, top, values, keys, source_mask):
+        context, weights = self.attention(
+            top, values, keys=keys, value_mask=source_mask
+        )
+        attentional = self.attentional_state(
+            ops.concatenate([context, top], axis=-1)
+        )
+        return attentional, weights
+
+    def call(self, token_ids, states, values, keys, source_mask, training=None):
+        embedded = self.dropout_layer(
+            self.embedding(token_ids), training=training
+        )
+        if self.input_feeding:
+            lstm_states, feed = states
+
+            def step(carry, embedded_t):
+                lstm_states, feed = carry
+                x = ops.concatenate([embedded_t, feed], axis=-1)
+                top, lstm_states = step_lstm_stack(self.lstms, x, lstm_states)
+                attentional, weights = self._attend(
+                    top, values, keys, source_mask
+                )
+                return (lstm_states, attentional), weights
+
+            no_weights = ops.zeros_like(ops.cast(source_mask, feed.dtype))
+            _, (_, attentional), weights = scan_time(
+                step, (lstm_states, feed), embedded, no_weights
+            )
+        else:
+            lstm_states, _ = states
+            top, _ = run_lstm_stack(
+                self.lstms,
+                embedded,
+                initial_states=lstm_states,
+                dropout=lambda x: self.dropout_layer(x, training=training),
+            )
+            attentional, weights = self._attend(top, values, keys, source_mask)
+        attentional = self.dropout_layer(attentional, training=training)
+        return self.logits(attentional), weights
+
+    def step(self, token_ids, states, values, keys, source_mask):
+        """One target position: `(logits, new_states, weights)`."""
+        lstm_states, feed = states
+        x = self.embedding(token_ids)
+        if self.input_feeding:
+            x = ops.concatenate([x, feed], axis=-1)
+        top, lstm_states = step_lstm_stack(self.lstms, x, lstm_states)
+        attentional, weights = self._attend(top, values, keys, source_mask)
+        return self.logits(attentional), (lstm_states, attentional), weights
+
+    def compute_output_spec(
+        self, token_ids, states, values, keys, source_mask, training=None
+    ):
+        batch_size, time_y = token_ids.shape[0], token_ids.shape[1]
+        return (
+            keras.KerasTensor(
+                (batch_size, time_y, self.vocabulary_size), self.compute_dtype
+            ),
+            keras.KerasTensor(
+                (batch_size, time_y, values.shape[1]), self.compute_dtype
+            ),
+        )
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "vocabulary_size": self.vocabulary_size,
+            "embedding_dim": self.embedding_dim,
+            "hidden_dim": self.hidden_dim,
+            "num_layers": self.num_layers,
+            "attention_score": self.attention_score,
+            "attention_dim": self.attention_dim,
+            "input_feeding": self.input_feeding,
+            "dropout": self.dropout,
+        }
+
+
+@keras.saving.register_keras_serializable(package="s2s_zoo")
+class LuongSeq2Seq(Seq2SeqModel):
+    """Stacked LSTM encoder-decoder with Luong's global attention.
+
+    Luong, Pham, Manning, "Effective Approaches to Attention-based Neural
+    Machine Translation", EMNLP 2015 (https://arxiv.org/abs/1508.04025).
+
+    The encoder is a unidirectional stacked LSTM over the (by default
+    reversed) source; the decoder stack starts from the encoder's final
+    (h, c) of every layer and attends over the encoder's top layer (see
+    `LuongDecoder`). Attention weights are returned in the ORIGINAL source
+    order even when the source is reversed. Global attention only: the
+    paper's local-m / local-p windows are not implemented.
+
+    Deviation: dropout is applied to embeddings, between stacked layers
+    outside the input-feeding loop, and to `h~_t`; inside the input-feeding
+    loop there is no dropout between decoder layers.
+
+    Args:
+        source_vocabulary_size (int): Default 50000.
+        target_vocabulary_size (int): Default 50000.
+        embedding_dim (int): Default 1000.
+        hidden_dim (int): Default 1000.
+        num_layers (int): Default 4.
+        attention_score (str): `"dot"` (default), `"general"`, `"concat"`.
+        attention_dim (int): `W_a` rows of the `"concat"` score. Default 1000.
+        input_feeding (bool): Default True.
+        reverse_source (bool): Default True.
+        dropout (float): Default 0.2.
+        start_token_id (int): Default 2.
+        end_token_id (int): Default 3.
+        **kwargs: `keras.Model` keyword arguments.
+    """
+
+    has_attention = True
+
+    def __init__(
+        self,
+        source_vocabulary_size=50000,
+        target_vocabulary_size=50000,
+        embedding_dim=1000,
+        hidden_dim=1000,
+        num_layers=4,
+        attention_score="dot",
+        attention_dim=1000,
+        input_feeding=True,
+        reverse_source=True,
+        dropout=0.2,
+        start_token_id=START_TOKEN_ID,
+        end_token_id=END_TOKEN_ID,
+        **kwargs,
+    ):
+        check_token_ids(
+            source_vocabulary_size,
+            target_vocabulary_size,
+            {"start_token_id": start_token_id, "end_token_id": end_token_id},
+        )
+        # === Layers ===
+        uniform = keras.initializers.RandomUniform(-0.1, 0.1)
+        self.source_embedding = keras.layers.Embedding(
+            source_vocabulary_size,
+            embedding_dim,
+            embeddings_initializer=uniform,
+            name="source_embedding",
+        )
+        self.encoder_lstms = lstm_stack(
+            num_layers, hidden_dim, uniform, "encoder_lstm"
+        )
+        self.encoder_dropout = keras.layers.Dropout(
+            dropout, name="encoder_dropout"
+        )
+        self.decoder = LuongDecoder(
+            target_vocabulary_size,
+            embedding_dim=embedding_dim,
+            hidden_dim=hidden_dim,
+            num_layers=num_layers,
+            attention_score=attention_score,
+            attention_dim=attention_dim,
+            input_feeding=input_feeding,
+            dropout=dropout,
+            name="decoder",
+        )
+        self.decoder.build()
+        self.reverse_source = reverse_source
+        self.source_reversal = ReverseSequences(name="source_reversal")
+
+        # === Functional model ===
+        inputs = seq2seq_inputs()
+        state, memory = self._encode(inputs["encoder_token_ids"])
+        logits, _ = self.decoder(inputs["decoder_token_ids"], state, **memory)
+        super().__init__(inputs=inputs, outputs=logits, **kwargs)
+
+        # === Config ===
+        self.start_token_id = start_token_id
+        self.end_token_id = end_token_id
+        self._arguments = {
+            "source_vocabulary_size": source_vocabulary_size,
+            "target_vocabulary_size": target_vocabulary_size,
+            "embedding_dim": embedding_dim,
+            "hidden_dim": hidden_dim,
+            "num_layers": num_layers,
+            "attention_score": attention_score,
+            "attention_dim": attention_dim,
+            "input_feeding": input_feeding,
+            "reverse_source": reverse_source,
+            "dropout": dropout,
+            "start_token_id": start_token_id,
+            "end_token_id": end_token_id,
+        }
+
+    def _encode(self, encoder_token_ids, training=None):
+        mask = padding_mask(encoder_token_ids)
+        if self.reverse_source:
+            encoder_token_ids = self.source_reversal(encoder_token_ids, mask)
+        embedded = self.encoder_dropout(
+            self.source_embedding(encoder_token_ids), training=training
+        )
+        top, states = run_lstm_stack(
+            self.encoder_lstms,
+            embedded,
+            mask=mask,
+            dropout=lambda x: self.encoder_dropout(x, training=training),
+        )
+        feed = ops.zeros_like(states[-1][0])  # h~_0
+        memory = {
+            "values": top,
+            "keys": self.decoder.attention.precompute_keys(top),
+            "source_mask": mask,
+        }
+        return (states, feed), memory
+
+    def encode(self, encoder_token_ids):
+        """Returns `((lstm_states, h~_0), memory)`."""
+        return self._encode(ops.convert_to_tensor(encoder_token_ids, "int32"))
+
+    def decode_step(self, token_ids, state, memory):
+        logits, state, weights = self.decoder.step(token_ids, state, **memory)
+        if self.reverse_source:
+            weights = reverse_sequences(weights, memory["source_mask"])
+        return logits, state, weights
+
+
+@registry.register(
+    "luong_attention",
+    family="attention_seq2seq",
+    task="translation",
+    paper="Luong, Pham, Manning 2015 (global attention)",
+    defaults=LUONG_DEFAULTS,
+    choices={"attention_score": ("dot", "general", "concat")},
+)
+def luong_attention(**config):
+    return LuongSeq2Seq(**config)
