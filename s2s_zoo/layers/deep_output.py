@@ -43,7 +43,7 @@ class Maxout(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="s2s_zoo")
 class DeepOutput(keras.layers.Layer):
-    """Deep output: sum of linear maps of several inputs, maxout, softmax logits.
+    """Deep output: linear maps of several inputs, summed, maxout, logits.
 
         t~ = A_1 x_1 + A_2 x_2 + ... + b      (2l units)
         t  = maxout(t~)                              (l units)

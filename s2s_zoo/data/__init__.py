@@ -1,0 +1,1 @@
+"""Data: readers for the datasets each family uses, tokenizers, pipelines."""
