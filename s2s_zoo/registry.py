@@ -39,6 +39,7 @@ class ModelInfo:
         paper (str): Short citation of the paper the model follows.
         defaults (dict): The paper's hyperparameters; `build` overrides them.
         choices (dict): For string hyperparameters, the allowed values.
+        nullable (tuple): Hyperparameters that also accept None.
     """
 
     name: str
@@ -47,10 +48,11 @@ class ModelInfo:
     paper: str
     defaults: dict = dataclasses.field(repr=False)
     choices: dict = dataclasses.field(repr=False)
+    nullable: tuple = dataclasses.field(repr=False)
     builder: Callable[..., Any] = dataclasses.field(repr=False)
 
 
-def register(name, *, family, task, paper, defaults, choices=None):
+def register(name, *, family, task, paper, defaults, choices=None, nullable=()):
     """Decorator that registers a builder function under `name`.
 
     Args:
@@ -60,14 +62,16 @@ def register(name, *, family, task, paper, defaults, choices=None):
         paper (str): Short citation.
         defaults (dict): Default hyperparameters, the paper's settings.
         choices (dict): Allowed values of string hyperparameters.
+        nullable (tuple): Hyperparameters that also accept None (an
+            optional feature turned off).
 
     Raises:
         ValueError: If `name` is already registered.
     """
     choices = dict(choices or {})
-    for key in choices:
+    for key in [*choices, *nullable]:
         if key not in defaults:
-            raise ValueError(f"choices names {key!r}, which has no default.")
+            raise ValueError(f"{key!r} has no default in {name!r}.")
 
     def wrap(builder):
         if name in _REGISTRY:
@@ -79,6 +83,7 @@ def register(name, *, family, task, paper, defaults, choices=None):
             paper=paper,
             defaults=dict(defaults),
             choices=choices,
+            nullable=tuple(nullable),
             builder=builder,
         )
         return builder
@@ -100,6 +105,8 @@ def _lookup(name):
 def _check_value(info, key, value):
     """Raises ValueError if `value` does not fit hyperparameter `key`."""
     default = info.defaults[key]
+    if value is None and (default is None or key in info.nullable):
+        return
     where = f"Hyperparameter {key!r} of model {info.name!r}"
     is_bool = isinstance(value, bool)
     if isinstance(default, bool):
@@ -121,12 +128,11 @@ def _check_value(info, key, value):
         if "dropout" in key and value >= 1:
             raise ValueError(f"{where} must be in [0, 1); received {value!r}.")
     elif isinstance(default, int) or default is None:
-        if default is None and value is None:
-            return
         lowest = 0 if key.endswith("_id") else 1
         if is_bool or not isinstance(value, numbers.Integral) or value < lowest:
             kind = "non-negative" if lowest == 0 else "positive"
-            optional = " or None" if default is None else ""
+            nullable = default is None or key in info.nullable
+            optional = " or None" if nullable else ""
             raise ValueError(
                 f"{where} must be a {kind} integer{optional}; "
                 f"received {value!r}."

@@ -302,6 +302,7 @@ class RNNEncoderDecoder(Seq2SeqModel):
     paper="Cho et al. 2014 (RNN Encoder-Decoder)",
     defaults=RNN_ENCODER_DECODER_DEFAULTS,
     choices={"decoder_reset_mode": ("after", "before")},
+    nullable=("output_rank",),
 )
 def rnn_encoder_decoder(**config):
     return RNNEncoderDecoder(**config)

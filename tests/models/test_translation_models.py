@@ -1,0 +1,262 @@
+"""The four translation models: paper equations, decoding, saving."""
+
+import keras
+import numpy as np
+import pytest
+
+import s2s_zoo
+from s2s_zoo.layers import reverse_sequences
+from tests.helpers import assert_config_round_trip
+
+VOCAB = dict(source_vocabulary_size=11, target_vocabulary_size=13)
+TINY = {
+    "bahdanau_attention": dict(
+        embedding_dim=4, hidden_dim=6, attention_dim=5, maxout_dim=3
+    ),
+    "luong_attention": dict(
+        embedding_dim=4, hidden_dim=6, num_layers=2, attention_dim=5
+    ),
+    "rnn_encoder_decoder": dict(
+        embedding_dim=4, hidden_dim=6, maxout_dim=3, output_rank=5
+    ),
+    "deep_lstm_seq2seq": dict(embedding_dim=4, hidden_dim=6, num_layers=2),
+}
+VARIANTS = [
+    ("bahdanau_attention", {}),
+    ("bahdanau_attention", {"readout_state": "new"}),
+    ("bahdanau_attention", {"attention_score": "concat"}),
+    ("bahdanau_attention", {"attention_score": "general"}),
+    ("luong_attention", {}),
+    ("luong_attention", {"input_feeding": False}),
+    ("luong_attention", {"attention_score": "general"}),
+    ("luong_attention", {"attention_score": "concat", "reverse_source": False}),
+    ("rnn_encoder_decoder", {}),
+    ("rnn_encoder_decoder", {"decoder_reset_mode": "before"}),
+    ("rnn_encoder_decoder", {"output_rank": None}),
+    ("deep_lstm_seq2seq", {}),
+    ("deep_lstm_seq2seq", {"reverse_source": False}),
+]
+SOURCE = np.array([[5, 6, 7, 8, 0], [4, 9, 0, 0, 0]], "int32")
+DECODER_INPUT = np.array([[2, 5, 6, 7], [2, 8, 9, 10]], "int32")
+
+
+def build(name, **overrides):
+    return s2s_zoo.build(name, **VOCAB, **{**TINY[name], **overrides})
+
+
+def randomized(model, stddev=0.5):
+    """Sets every weight to N(0, stddev^2). The papers' initialisations are
+    tiny (N(0, 0.01^2), and v_a = 0 makes every alignment uniform), which
+    would make tests of "this input changes that output" vacuous."""
+    rng = np.random.default_rng(0)
+    for weight in model.weights:
+        weight.assign(rng.normal(0, stddev, weight.shape).astype("float32"))
+    return model
+
+
+def build_bahdanau(**overrides):
+    return randomized(build("bahdanau_attention", **overrides))
+
+
+def inputs(source=SOURCE, decoder=DECODER_INPUT):
+    return {"encoder_token_ids": source, "decoder_token_ids": decoder}
+
+
+def step_by_step_logits(model, source, decoder):
+    state, memory = model.encode(source)
+    logits, weights = [], []
+    for t in range(decoder.shape[1]):
+        step_logits, state, step_weights = model.decode_step(
+            decoder[:, t], state, memory
+        )
+        logits.append(step_logits)
+        weights.append(step_weights)
+    return np.stack(logits, 1), np.stack(weights, 1)
+
+
+@pytest.mark.parametrize("name, overrides", VARIANTS)
+def test_step_decoding_reproduces_teacher_forcing(name, overrides):
+    model = build(name, **overrides)
+    expected = model(inputs(), training=False)
+    assert expected.shape == (2, 4, 13)
+    logits, _ = step_by_step_logits(model, SOURCE, DECODER_INPUT)
+    np.testing.assert_allclose(logits, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_padding_does_not_change_the_output(name):
+    model = build(
+        name, **({"dropout": 0.0} if name == "luong_attention" else {})
+    )
+    short = np.array([[4, 9]], "int32")
+    padded = np.array([[4, 9, 0, 0, 0]], "int32")
+    decoder = DECODER_INPUT[1:]
+    np.testing.assert_allclose(
+        model(inputs(short, decoder)),
+        model(inputs(padded, decoder)),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+
+
+def test_bahdanau_alignment_uses_the_state_before_the_update():
+    model = build_bahdanau()
+    state, memory = model.encode(SOURCE)
+    # Two different previous words give two different new states s_i ...
+    _, state_a, weights_a = model.decode_step(np.array([5, 5]), state, memory)
+    _, state_b, weights_b = model.decode_step(np.array([9, 9]), state, memory)
+    assert np.abs(np.asarray(state_a) - np.asarray(state_b)).max() > 1e-4
+    # ... but alpha_i depends only on s_{i-1}: identical, and not uniform.
+    np.testing.assert_array_equal(weights_a, weights_b)
+    assert np.abs(np.asarray(weights_a)[0, :4] - 0.25).max() > 1e-3
+    # And it is the attention layer applied to s_{i-1} itself.
+    _, direct = model.decoder.attention(
+        state, memory["values"], value_mask=memory["source_mask"]
+    )
+    np.testing.assert_allclose(weights_a, direct, rtol=1e-6)
+
+
+def test_bahdanau_teacher_forced_alignment_ignores_the_current_word():
+    model = build_bahdanau()
+    _, weights = step_by_step_logits(model, SOURCE, DECODER_INPUT)
+    changed = DECODER_INPUT.copy()
+    changed[:, 2] = [1, 1]  # y_{i-1} at position 2 changes s_2, not s_1
+    _, changed_weights = step_by_step_logits(model, SOURCE, changed)
+    np.testing.assert_array_equal(weights[:, :3], changed_weights[:, :3])
+    assert np.abs(weights[:, 3] - changed_weights[:, 3]).max() > 0
+
+
+def test_luong_alignment_uses_the_state_after_the_update():
+    # The contrast case: Luong scores with h_t, which reads y_{t-1}.
+    model = build("luong_attention", attention_score="general")
+    state, memory = model.encode(SOURCE)
+    _, _, weights_a = model.decode_step(np.array([5, 5]), state, memory)
+    _, _, weights_b = model.decode_step(np.array([9, 9]), state, memory)
+    assert np.abs(np.asarray(weights_a) - np.asarray(weights_b)).max() > 0
+
+
+def test_bahdanau_initial_state_is_tanh_of_backward_first_annotation():
+    model = build("bahdanau_attention")
+    state, memory = model.encode(SOURCE)
+    n = 6
+    backward_first = np.asarray(memory["values"])[:, 0, n:]  # h<-_1
+    kernel, bias = model.initial_state.get_weights()
+    np.testing.assert_allclose(
+        state, np.tanh(backward_first @ kernel + bias), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_bahdanau_attention_is_zero_on_padding_and_sums_to_one():
+    model = build_bahdanau()
+    _, weights = step_by_step_logits(model, SOURCE, DECODER_INPUT)
+    np.testing.assert_array_equal(weights[1, :, 2:], 0.0)
+    np.testing.assert_allclose(weights.sum(-1), 1.0, rtol=1e-5)
+
+
+def test_deep_lstm_reverses_the_source_before_padding():
+    model = build("deep_lstm_seq2seq")
+    np.testing.assert_array_equal(
+        model.source_reversal(SOURCE, SOURCE != 0),
+        [[8, 7, 6, 5, 0], [9, 4, 0, 0, 0]],
+    )
+    # The reversing model equals a non-reversing one fed reversed tokens.
+    plain = build("deep_lstm_seq2seq", reverse_source=False)
+    plain.set_weights(model.get_weights())
+    reversed_source = np.array([[8, 7, 6, 5, 0], [9, 4, 0, 0, 0]], "int32")
+    np.testing.assert_allclose(
+        model(inputs()), plain(inputs(reversed_source)), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_deep_lstm_hands_every_layer_state_to_the_decoder():
+    model = build("deep_lstm_seq2seq", num_layers=3)
+    states, memory = model.encode(SOURCE)
+    assert memory == {}
+    assert len(states) == 3 and all(len(s) == 2 for s in states)
+    # Decoder layer k starts from encoder layer k: zeroing one layer's
+    # state changes the first prediction.
+    logits, _, _ = model.decode_step(np.array([2, 2]), states, memory)
+    states[1] = [np.zeros_like(s) for s in states[1]]
+    changed, _, _ = model.decode_step(np.array([2, 2]), states, memory)
+    assert np.abs(np.asarray(logits) - np.asarray(changed)).max() > 1e-6
+
+
+def test_luong_returns_attention_in_source_order():
+    model = build("luong_attention", dropout=0.0)
+    plain = build("luong_attention", dropout=0.0, reverse_source=False)
+    plain.set_weights(model.get_weights())
+    reversed_source = np.array([[8, 7, 6, 5, 0], [9, 4, 0, 0, 0]], "int32")
+    _, weights = step_by_step_logits(model, SOURCE, DECODER_INPUT)
+    _, plain_weights = step_by_step_logits(
+        plain, reversed_source, DECODER_INPUT
+    )
+    mask = SOURCE != 0
+    for t in range(4):
+        np.testing.assert_allclose(
+            weights[:, t],
+            reverse_sequences(plain_weights[:, t], mask),
+            rtol=1e-5,
+            atol=1e-7,
+        )
+
+
+def test_cho_summary_feeds_every_step_and_start_embedding_is_zero():
+    model = randomized(build("rnn_encoder_decoder"))
+    state, memory = model.encode(SOURCE)
+    kernel, bias = model.initial_state.get_weights()
+    np.testing.assert_allclose(  # h'_0 = tanh(V' c)
+        state,
+        np.tanh(np.asarray(memory["summary"]) @ kernel + bias),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    embedded = model.decoder.embed(np.array([2, 5]))
+    np.testing.assert_array_equal(embedded[0], 0.0)  # e(y_0) = 0
+    assert np.abs(np.asarray(embedded[1])).max() > 0
+    # Changing c changes every step's output, even with the state fixed.
+    logits, _, _ = model.decode_step(np.array([5, 5]), state, memory)
+    other = dict(memory, summary=memory["summary"] * 0.0)
+    changed, _, _ = model.decode_step(np.array([5, 5]), state, other)
+    assert np.abs(np.asarray(logits) - np.asarray(changed)).max() > 1e-6
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_generate_beam_one_equals_greedy_on_a_model(name):
+    model = build(name)
+    greedy = model.generate(SOURCE, max_length=6)
+    beam = model.generate(SOURCE, max_length=6, beam_width=1)
+    np.testing.assert_array_equal(greedy.token_ids, beam.token_ids)
+    wide = model.generate(
+        SOURCE, max_length=6, beam_width=3, length_penalty=1.0
+    )
+    assert wide.token_ids.shape == (2, 3, 6)
+    scores = np.asarray(wide.scores)
+    assert (np.diff(scores, axis=1) <= 1e-6).all()  # best first
+    source_length = 5 if model.has_attention else 0
+    assert wide.attention.shape == (2, 3, 6, source_length)
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_registry_sweep_fit_save_reload(name, tmp_path):
+    model = build(name)
+    model.compile(
+        optimizer="adam",
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    targets = np.concatenate([DECODER_INPUT[:, 1:], [[3], [3]]], 1)
+    history = model.fit(inputs(), targets, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+
+    clone = assert_config_round_trip(model)
+    assert clone.count_params() == model.count_params()
+    path = tmp_path / f"{name}.keras"
+    model.save(path)
+    reloaded = keras.saving.load_model(path)
+    assert type(reloaded) is type(model)
+    np.testing.assert_allclose(
+        reloaded(inputs()), model(inputs()), rtol=1e-6, atol=1e-6
+    )
+    np.testing.assert_array_equal(
+        reloaded.generate(SOURCE, max_length=5, beam_width=2).token_ids,
+        model.generate(SOURCE, max_length=5, beam_width=2).token_ids,
+    )
