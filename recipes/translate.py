@@ -1,0 +1,365 @@
+"""Train, evaluate and export a translator (default: Chinese to English).
+
+    python recipes/translate.py                       # bundled Tatoeba zh->en
+    python recipes/translate.py --model luong_attention --max-minutes 5
+    python recipes/translate.py --data fra.txt --source-lang fr --target-lang en
+    python recipes/translate.py --data train.zh train.en --source-lang zh
+    python recipes/translate.py --resume              # after a kill
+
+Writes into --output-dir: metrics.json, history.csv, model.keras,
+saved_model/ (string in, string out), attention_*.png, vocabularies.
+"""
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import s2s_zoo
+from s2s_zoo import datasets
+from s2s_zoo import export
+from s2s_zoo import plotting
+from s2s_zoo import training
+from s2s_zoo.data import translation as text
+from s2s_zoo.metrics import translation as metrics
+
+## Config
+
+SAMPLES = {"zh": ["我喜欢中国美食", "猫在桌子下"]}
+# Sizes that train in minutes on 2 CPU cores; any other key of the model's
+# registry defaults can be set with --set KEY=VALUE.
+CPU_SIZES = {
+    "bahdanau_attention": dict(
+        embedding_dim=128, hidden_dim=256, attention_dim=256, maxout_dim=256
+    ),
+    "luong_attention": dict(
+        embedding_dim=128, hidden_dim=256, num_layers=2, dropout=0.2
+    ),
+    "rnn_encoder_decoder": dict(
+        embedding_dim=128, hidden_dim=256, maxout_dim=256, output_rank=None
+    ),
+    "deep_lstm_seq2seq": dict(embedding_dim=128, hidden_dim=256, num_layers=2),
+}
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    names = s2s_zoo.model_names(task="translation")
+    parser.add_argument("--model", default="bahdanau_attention", choices=names)
+    parser.add_argument(
+        "--data",
+        nargs="+",
+        default=None,
+        help="a Tatoeba/manythings TSV file, or SOURCE_FILE TARGET_FILE "
+        "(line-aligned); default: the bundled Tatoeba cmn-eng pairs",
+    )
+    parser.add_argument("--source-lang", default="zh")
+    parser.add_argument("--target-lang", default="en")
+    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument(
+        "--max-minutes",
+        type=float,
+        default=15.0,
+        help="training time budget in minutes (0: none)",
+    )
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--beam-width", type=int, default=5)
+    parser.add_argument("--length-penalty", type=float, default=1.0)
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--max-length", type=int, default=50)
+    parser.add_argument("--source-vocabulary-size", type=int, default=6000)
+    parser.add_argument("--target-vocabulary-size", type=int, default=8000)
+    parser.add_argument(
+        "--source-tokenizer", choices=text.TOKENIZER_KINDS, default=None
+    )
+    parser.add_argument(
+        "--target-tokenizer", choices=text.TOKENIZER_KINDS, default=None
+    )
+    parser.add_argument("--patience", type=int, default=3)
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a model hyperparameter, e.g. --set hidden_dim=512",
+    )
+    parser.add_argument("--output-dir", default="runs/translate")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run in --output-dir",
+    )
+    parser.add_argument(
+        "--max-train-pairs",
+        type=int,
+        default=None,
+        help="use only the first N training pairs (smoke tests)",
+    )
+    return parser.parse_args(argv)
+
+
+def model_config(args, source_size, target_size):
+    config = dict(CPU_SIZES.get(args.model, {}))
+    for item in args.set:
+        key, _, value = item.partition("=")
+        config[key] = json.loads(value) if value not in ("", None) else None
+    config.update(
+        source_vocabulary_size=source_size,
+        target_vocabulary_size=target_size,
+        start_token_id=text.START_ID,
+        end_token_id=text.END_ID,
+    )
+    return config
+
+
+def load_pairs(args):
+    if not args.data:
+        if "zh" not in (args.source_lang, args.target_lang):
+            raise SystemExit("The bundled data is zh-en; pass --data FILE.")
+        return datasets.tatoeba("cmn", source=args.source_lang)
+    if len(args.data) == 2:
+        return text.read_parallel_files(*args.data)
+    if len(args.data) != 1:
+        raise SystemExit("--data takes one TSV file or two parallel files.")
+    # manythings files: column 0 is English, column 1 the other language.
+    if args.source_lang == "en":
+        return text.read_tsv_pairs(args.data[0], 0, 1)
+    return text.read_tsv_pairs(args.data[0], 1, 0)
+
+
+def tokenizer_kind(lang, requested):
+    if requested:
+        return requested
+    # Characters for Chinese and Japanese (no spaces), WordPiece otherwise.
+    return "character" if lang in ("zh", "ja", "cmn") else "wordpiece"
+
+
+def token_strings(tokenizer, ids):
+    return [tokenizer.vocabulary[i] for i in ids if i > text.END_ID]
+
+
+## Main
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    wall_start = time.perf_counter()
+    os.makedirs(args.output_dir, exist_ok=True)
+    keras.utils.set_random_seed(args.seed)
+    out = lambda name: os.path.join(args.output_dir, name)  # noqa: E731
+
+    # Data: deterministic split, tokenizers trained on train only.
+    pairs = load_pairs(args)
+    splits = text.split_pairs(pairs)
+    train_pairs = splits["train"][: args.max_train_pairs]
+    print(
+        f"pairs: {len(pairs)} (train {len(train_pairs)}, dev "
+        f"{len(splits['dev'])}, test {len(splits['test'])})"
+    )
+    vocab_dir = out("vocabulary")
+    if args.resume and os.path.exists(os.path.join(vocab_dir, "source.vocab")):
+        source_tok = text.Tokenizer.load(vocab_dir, "source")
+        target_tok = text.Tokenizer.load(vocab_dir, "target")
+    else:
+        source_tok = text.Tokenizer.train(
+            [s for s, _ in train_pairs],
+            tokenizer_kind(args.source_lang, args.source_tokenizer),
+            args.source_vocabulary_size,
+        )
+        target_tok = text.Tokenizer.train(
+            [t for _, t in train_pairs],
+            tokenizer_kind(args.target_lang, args.target_tokenizer),
+            args.target_vocabulary_size,
+        )
+        source_tok.save(vocab_dir, "source")
+        target_tok.save(vocab_dir, "target")
+    print(
+        f"vocabularies: source {source_tok.vocabulary_size} "
+        f"({source_tok.kind}), target {target_tok.vocabulary_size} "
+        f"({target_tok.kind})"
+    )
+    train_ids = text.encode_pairs(
+        train_pairs, source_tok, target_tok, args.max_length
+    )
+    dev_ids = text.encode_pairs(
+        splits["dev"], source_tok, target_tok, args.max_length
+    )
+    train_data = text.make_dataset(
+        *train_ids,
+        args.batch_size,
+        shuffle=True,
+        seed=args.seed,
+        max_length=args.max_length,
+    )
+    dev_data = text.make_dataset(
+        *dev_ids, args.batch_size, max_length=args.max_length
+    )
+
+    # Model.
+    config = model_config(
+        args, source_tok.vocabulary_size, target_tok.vocabulary_size
+    )
+    model = s2s_zoo.build(args.model, **config)
+    model.compile(
+        optimizer=keras.optimizers.Adam(
+            args.learning_rate, global_clipnorm=1.0
+        ),
+        loss=training.masked_loss(),
+    )
+    print(f"model: {args.model}, {model.count_params():,} parameters")
+
+    # Fit: resumable, time-budgeted, early-stopped on dev loss.
+    train_tokens = int(np.sum(train_ids[1].row_lengths()) + len(train_pairs))
+    batches = int(train_data.reduce(0, lambda n, _: n + 1))
+    # Bucketing hides the epoch length from Keras; state it.
+    train_data = train_data.apply(
+        tf.data.experimental.assert_cardinality(batches)
+    )
+    budget = training.TimeBudget(
+        args.max_minutes or None, state_path=out("train_state.json")
+    )
+    throughput = training.Throughput(train_tokens, batches)
+    callbacks = [
+        keras.callbacks.BackupAndRestore(out("backup")),
+        keras.callbacks.EarlyStopping(
+            monitor="val_loss",
+            patience=args.patience,
+            restore_best_weights=True,
+        ),
+        keras.callbacks.CSVLogger(out("history.csv"), append=args.resume),
+        budget,
+        throughput,
+    ]
+    if not args.resume and os.path.exists(out("backup")):
+        import shutil
+
+        shutil.rmtree(out("backup"))
+    if not args.resume and os.path.exists(out("train_state.json")):
+        os.remove(out("train_state.json"))
+        budget.spent = 0.0
+    history = model.fit(
+        train_data,
+        validation_data=dev_data,
+        epochs=args.epochs,
+        callbacks=callbacks,
+        shuffle=False,  # the dataset reshuffles itself every epoch
+        verbose=1 if sys.stdout.isatty() else 2,
+    )
+    export.save_keras(model, out("model.keras"))
+    dev_losses = history.history.get("val_loss", [])
+
+    # Evaluate on test through the exported path: strings in, strings out.
+    translator = export.Translator(
+        model,
+        source_tok,
+        target_tok,
+        beam_width=args.beam_width,
+        length_penalty=args.length_penalty,
+        max_source_length=args.max_length * 2,
+    )
+    sources, references = text.group_references(splits["test"])
+    order = np.argsort([len(s) for s in sources])
+    hypotheses = [None] * len(sources)
+    decode_start = time.perf_counter()
+    for start in range(0, len(sources), args.batch_size):
+        index = order[start : start + args.batch_size]
+        batch = tf.constant([sources[i] for i in index])
+        result = translator.translate(batch)
+        for i, sentence in zip(index, result["translation"].numpy()):
+            hypotheses[i] = sentence.decode("utf-8")
+    decode_seconds = time.perf_counter() - decode_start
+    results = {
+        "bleu": metrics.corpus_bleu(hypotheses, references),
+        "bleu_lowercase": metrics.corpus_bleu(hypotheses, references, True),
+        "chrf": metrics.corpus_chrf(hypotheses, references),
+        "test_sentences": len(sources),
+        "test_pairs": len(splits["test"]),
+        "decode_sentences_per_second": len(sources) / decode_seconds,
+    }
+
+    # Samples and attention heatmaps.
+    samples = SAMPLES.get(args.source_lang, []) + sources[:3]
+    result = translator.translate(tf.constant(samples))
+    sample_rows = []
+    for k, sentence in enumerate(samples):
+        translation = result["translation"][k].numpy().decode("utf-8")
+        sample_rows.append({"source": sentence, "translation": translation})
+        print(f"  {sentence}  ->  {translation}")
+        if model.has_attention:
+            source_ids = source_tok.tokenize([sentence])[0].numpy()
+            output = model.generate(
+                source_ids[None],
+                beam_width=args.beam_width,
+                length_penalty=args.length_penalty,
+            )
+            length = int(output.lengths[0, 0])
+            output_ids = output.token_ids[0, 0, :length].numpy()
+            labels = [target_tok.vocabulary[i] for i in output_ids]
+            plotting.attention_heatmap(
+                output.attention[0, 0, :length, : len(source_ids)],
+                [source_tok.vocabulary[i] for i in source_ids],
+                labels,
+                out(f"attention_{k}.png"),
+                title=f"{sentence} -> {translation}",
+            )
+
+    # Export, then write every figure.
+    export.export_translator(
+        out("saved_model"),
+        model,
+        source_tok,
+        target_tok,
+        beam_width=args.beam_width,
+        length_penalty=args.length_penalty,
+        max_source_length=args.max_length * 2,
+    )
+    report = {
+        "model": args.model,
+        "results": results,
+        "training": {
+            "epochs_completed": len(history.history.get("loss", [])),
+            "train_seconds": budget.spent,
+            "stopped_by_time_budget": budget.stopped_early,
+            "target_tokens_per_second": throughput.tokens_per_second,
+            "best_dev_loss": min(dev_losses) if dev_losses else None,
+            "parameters": model.count_params(),
+        },
+        "samples": sample_rows,
+        "config": {**vars(args), "model_config": config},
+        "wall_seconds": time.perf_counter() - wall_start,
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+        },
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "command": "python recipes/translate.py "
+        + " ".join(sys.argv[1:] if argv is None else argv),
+    }
+    with export.atomic_file(out("metrics.json")) as tmp:
+        with open(tmp, "w") as f:
+            json.dump(report, f, indent=2, ensure_ascii=False)
+    print(
+        f"test BLEU {results['bleu']:.2f} (lowercased "
+        f"{results['bleu_lowercase']:.2f}), chrF {results['chrf']:.2f}; "
+        f"{report['training']['target_tokens_per_second']:.0f} target "
+        f"tokens/s training, {results['decode_sentences_per_second']:.1f} "
+        f"sentences/s beam-{args.beam_width} decoding; wall "
+        f"{report['wall_seconds'] / 60:.1f} min"
+    )
+    return report
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,403 @@
+"""Parallel text for translation: readers, tokenizers, splits, tf.data.
+
+- Readers for the Tatoeba / manythings.org TSV format (2 or 3 columns:
+  English, the other language, optional attribution) and for plain parallel
+  text files (line i of one file translates line i of the other). A
+  malformed row raises `DataFormatError` naming the file and the line.
+- Tokenizers that run inside a TensorFlow graph (so a SavedModel can take
+  raw strings): WordPiece (`keras_hub.tokenizers.WordPieceTokenizer`, with
+  every CJK character its own word) and characters. Both share the reserved
+  ids `[PAD]=0, [UNK]=1, [START]=2, [END]=3` the models expect.
+- A deterministic train / dev / test split that keeps every translation
+  of one source sentence in the same split.
+- tf.data pipelines that bucket by length and pad each batch only to its
+  own longest sequence.
+"""
+
+import collections
+import hashlib
+import json
+import os
+
+import keras
+import keras_hub
+import tensorflow as tf
+
+RESERVED_TOKENS = ["[PAD]", "[UNK]", "[START]", "[END]"]
+PADDING_ID, UNKNOWN_ID, START_ID, END_ID = 0, 1, 2, 3
+TOKENIZER_KINDS = ("wordpiece", "character")
+
+
+class DataFormatError(ValueError):
+    """A malformed input file; the message names the file and the line."""
+
+
+# === Readers ===
+
+
+def read_tsv_pairs(path, source_column=1, target_column=0, encoding="utf-8"):
+    """Reads sentence pairs from a Tatoeba / manythings.org TSV file.
+
+    Each line is `english<TAB>other` or `english<TAB>other<TAB>attribution`
+    (the attribution column is read and dropped). Blank lines are skipped.
+
+    Args:
+        path (str): The file.
+        source_column (int): Column of the source sentence. Default 1 (the
+            non-English side, for translation into English).
+        target_column (int): Column of the target sentence. Default 0.
+        encoding (str): Default utf-8 (a BOM is tolerated).
+
+    Returns:
+        A list of `(source, target)` string pairs.
+
+    Raises:
+        DataFormatError: For a line with fewer than 2 or more than 3
+            columns, or an empty sentence, naming the file and line.
+    """
+    pairs = []
+    with open(path, encoding=encoding, newline="") as f:
+        for line_number, line in enumerate(f, start=1):
+            line = line.rstrip("\r\n")
+            if line_number == 1:
+                line = line.lstrip("\ufeff")
+            if not line.strip():
+                continue
+            columns = line.split("\t")
+            if not 2 <= len(columns) <= 3:
+                raise DataFormatError(
+                    f"{path}:{line_number}: expected 2 or 3 tab-separated "
+                    f"columns, found {len(columns)}."
+                )
+            source = columns[source_column].strip()
+            target = columns[target_column].strip()
+            if not source or not target:
+                raise DataFormatError(
+                    f"{path}:{line_number}: empty sentence in column "
+                    f"{source_column if not source else target_column}."
+                )
+            pairs.append((source, target))
+    return pairs
+
+
+def read_parallel_files(source_path, target_path, encoding="utf-8"):
+    """Reads two line-aligned plain text files into `(source, target)` pairs.
+
+    Raises:
+        DataFormatError: If the files have different numbers of lines, or a
+            line is empty on one side only (naming the file and line).
+    """
+    with open(source_path, encoding=encoding) as f:
+        sources = [line.rstrip("\r\n").lstrip("\ufeff") for line in f]
+    with open(target_path, encoding=encoding) as f:
+        targets = [line.rstrip("\r\n").lstrip("\ufeff") for line in f]
+    if len(sources) != len(targets):
+        raise DataFormatError(
+            f"{source_path} has {len(sources)} lines but {target_path} has "
+            f"{len(targets)}; parallel files must be line-aligned."
+        )
+    pairs = []
+    for line_number, (source, target) in enumerate(zip(sources, targets), 1):
+        source, target = source.strip(), target.strip()
+        if not source and not target:
+            continue
+        if not source or not target:
+            empty = source_path if not source else target_path
+            raise DataFormatError(
+                f"{empty}:{line_number}: empty line opposite a non-empty one."
+            )
+        pairs.append((source, target))
+    return pairs
+
+
+# === Splits ===
+
+
+def _fraction(text):
+    digest = hashlib.md5(text.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def split_pairs(pairs, dev_fraction=0.04, test_fraction=0.04):
+    """Splits pairs deterministically into train, dev and test.
+
+    The split of a pair is decided by a hash of its SOURCE sentence, so it
+    does not depend on the file order or on Python's hash seed, and all
+    translations of one source sentence land in the same split: no test
+    source is ever seen in training.
+
+    Returns:
+        A dict with keys `"train"`, `"dev"`, `"test"`, each a list of pairs.
+    """
+    splits = {"train": [], "dev": [], "test": []}
+    for pair in pairs:
+        u = _fraction(pair[0])
+        if u < test_fraction:
+            splits["test"].append(pair)
+        elif u < test_fraction + dev_fraction:
+            splits["dev"].append(pair)
+        else:
+            splits["train"].append(pair)
+    return splits
+
+
+def group_references(pairs):
+    """Groups pairs by source: `(sources, [[reference, ...], ...])`.
+
+    Tatoeba often has several translations of one sentence; BLEU takes them
+    all as references.
+    """
+    grouped = collections.OrderedDict()
+    for source, target in pairs:
+        grouped.setdefault(source, []).append(target)
+    return list(grouped), list(grouped.values())
+
+
+# === Tokenizers ===
+
+
+class CharacterTokenizer(keras.layers.Layer):
+    """One token per Unicode character (spaces included), in-graph.
+
+    Ids follow `vocabulary` (which starts with the reserved tokens);
+    characters not in it map to `[UNK]`.
+    """
+
+    def __init__(self, vocabulary, lowercase=False, **kwargs):
+        super().__init__(**kwargs)
+        if list(vocabulary[:4]) != RESERVED_TOKENS:
+            raise ValueError(
+                f"vocabulary must start with {RESERVED_TOKENS}; got "
+                f"{list(vocabulary[:4])}."
+            )
+        self.vocabulary = list(vocabulary)
+        self.lowercase = lowercase
+        self._lookup = keras.layers.StringLookup(
+            vocabulary=self.vocabulary[2:],
+            mask_token="[PAD]",
+            oov_token="[UNK]",
+            output_mode="int",
+        )
+        self._inverse = tf.constant(self.vocabulary)
+
+    def tokenize(self, inputs):
+        inputs = tf.convert_to_tensor(inputs)
+        if self.lowercase:
+            inputs = tf.strings.lower(inputs, encoding="utf-8")
+        chars = tf.strings.unicode_split(inputs, "UTF-8")
+        return tf.cast(tf.ragged.map_flat_values(self._lookup, chars), "int32")
+
+    def detokenize(self, inputs):
+        if not isinstance(inputs, tf.RaggedTensor):
+            inputs = tf.RaggedTensor.from_tensor(inputs, padding=PADDING_ID)
+        tokens = tf.gather(self._inverse, inputs)
+        return tf.strings.reduce_join(tokens, axis=-1)
+
+    def vocabulary_size(self):
+        return len(self.vocabulary)
+
+    def get_vocabulary(self):
+        return list(self.vocabulary)
+
+    def call(self, inputs):
+        return self.tokenize(inputs)
+
+
+def _clean_spacing(text):
+    """Undoes WordPiece's spaces around punctuation and between CJK chars."""
+    text = tf.strings.regex_replace(
+        text, r" ([.,!?;:%)\]}。，！？；：、」』）])", r"\1"
+    )
+    text = tf.strings.regex_replace(text, r"([(\[{¿¡「『（]) ", r"\1")
+    text = tf.strings.regex_replace(text, r"(\w) ' (\w)", r"\1'\2")
+    text = tf.strings.regex_replace(text, r"(\w) - (\w)", r"\1-\2")
+    cjk = r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}。，！？；：、]"
+    for _ in range(2):  # overlapping pairs need a second pass
+        text = tf.strings.regex_replace(text, f"({cjk}) ({cjk})", r"\1\2")
+    return text
+
+
+class Tokenizer:
+    """A vocabulary plus an in-graph tokenizer, saved beside the model.
+
+    Args:
+        vocabulary (list[str]): Tokens by id; starts with `RESERVED_TOKENS`.
+        kind (str): `"wordpiece"` or `"character"`.
+        lowercase (bool): Lowercase before tokenizing.
+    """
+
+    def __init__(self, vocabulary, kind="wordpiece", lowercase=False):
+        if kind not in TOKENIZER_KINDS:
+            raise ValueError(
+                f"Unknown tokenizer kind {kind!r}; valid: {TOKENIZER_KINDS}."
+            )
+        if list(vocabulary[:4]) != RESERVED_TOKENS:
+            raise ValueError(
+                f"vocabulary must start with {RESERVED_TOKENS}; got "
+                f"{list(vocabulary[:4])}."
+            )
+        self.vocabulary = list(vocabulary)
+        self.kind = kind
+        self.lowercase = lowercase
+        if kind == "wordpiece":
+            self.layer = keras_hub.tokenizers.WordPieceTokenizer(
+                vocabulary=self.vocabulary,
+                lowercase=lowercase,
+                strip_accents=False,
+                split_on_cjk=True,
+                oov_token="[UNK]",
+            )
+        else:
+            self.layer = CharacterTokenizer(self.vocabulary, lowercase)
+
+    @classmethod
+    def train(
+        cls, texts, kind="wordpiece", vocabulary_size=8000, lowercase=False
+    ):
+        """Learns a vocabulary of at most `vocabulary_size` tokens."""
+        texts = list(texts)
+        if kind == "wordpiece":
+            vocabulary = keras_hub.tokenizers.compute_word_piece_vocabulary(
+                tf.data.Dataset.from_tensor_slices(texts).batch(1024),
+                vocabulary_size,
+                lowercase=lowercase,
+                strip_accents=False,
+                split_on_cjk=True,
+                reserved_tokens=RESERVED_TOKENS,
+            )
+        elif kind == "character":
+            counts = collections.Counter()
+            for text in texts:
+                counts.update(text.lower() if lowercase else text)
+            size = vocabulary_size - len(RESERVED_TOKENS)
+            vocabulary = RESERVED_TOKENS + [
+                c for c, _ in counts.most_common(size)
+            ]
+        else:
+            raise ValueError(
+                f"Unknown tokenizer kind {kind!r}; valid: {TOKENIZER_KINDS}."
+            )
+        return cls(vocabulary, kind=kind, lowercase=lowercase)
+
+    @property
+    def vocabulary_size(self):
+        return len(self.vocabulary)
+
+    def tokenize(self, texts):
+        """Strings `(batch,)` to a ragged int32 tensor of ids."""
+        return self._tokenize(tf.convert_to_tensor(texts, tf.string))
+
+    # keras_hub tokenizers take a pure-Python path in eager mode; inside a
+    # tf.function they run the TensorFlow ops a SavedModel carries, so
+    # eager calls go through the same graph path.
+    @tf.function(reduce_retracing=True)
+    def _tokenize(self, texts):
+        return tf.cast(self.layer.tokenize(texts), "int32")
+
+    def detokenize(self, ids):
+        """Ids (dense, 0-padded, or ragged) to strings; special tokens
+        dropped and WordPiece's spacing undone."""
+        if not isinstance(ids, tf.RaggedTensor):
+            ids = tf.RaggedTensor.from_tensor(tf.convert_to_tensor(ids))
+        return self._detokenize(tf.cast(ids, "int32"))
+
+    @tf.function(reduce_retracing=True)
+    def _detokenize(self, ids):
+        ids = tf.ragged.boolean_mask(ids, ids > END_ID)
+        text = self.layer.detokenize(ids)
+        if self.kind == "wordpiece":
+            text = _clean_spacing(text)
+        return tf.strings.strip(text)
+
+    def save(self, directory, name):
+        """Writes `name.vocab` (one token a line) and `name.json`."""
+        os.makedirs(directory, exist_ok=True)
+        with open(os.path.join(directory, f"{name}.vocab"), "w") as f:
+            f.write("\n".join(self.vocabulary) + "\n")
+        with open(os.path.join(directory, f"{name}.json"), "w") as f:
+            json.dump({"kind": self.kind, "lowercase": self.lowercase}, f)
+
+    @classmethod
+    def load(cls, directory, name):
+        with open(os.path.join(directory, f"{name}.json")) as f:
+            config = json.load(f)
+        with open(os.path.join(directory, f"{name}.vocab")) as f:
+            vocabulary = f.read().split("\n")[:-1]
+        return cls(vocabulary, **config)
+
+
+# === tf.data ===
+
+
+def encode_pairs(pairs, source_tokenizer, target_tokenizer, max_length=None):
+    """Tokenizes pairs; returns ragged `(source_ids, target_ids)`.
+
+    Sequences are cut to `max_length` tokens (the target keeps room for
+    `[END]`).
+    """
+    sources = [s for s, _ in pairs]
+    targets = [t for _, t in pairs]
+    source_ids = source_tokenizer.tokenize(sources)
+    target_ids = target_tokenizer.tokenize(targets)
+    if max_length is not None:
+        source_ids = source_ids[:, :max_length]
+        target_ids = target_ids[:, : max_length - 1]
+    return source_ids, target_ids
+
+
+def make_dataset(
+    source_ids,
+    target_ids,
+    batch_size=64,
+    shuffle=False,
+    seed=0,
+    bucket_width=4,
+    max_length=64,
+):
+    """A batched `tf.data.Dataset` for teacher forcing.
+
+    Elements are `({"encoder_token_ids", "decoder_token_ids"}, targets)`:
+    the decoder reads `[START] y_1 .. y_n` and predicts `y_1 .. y_n [END]`.
+    Sentences are bucketed by length (buckets `bucket_width` tokens wide) and
+    each batch is padded with 0 only to its own longest sequence.
+
+    Args:
+        source_ids, target_ids: Ragged int32 tensors from `encode_pairs`.
+        batch_size (int): Sentences per batch.
+        shuffle (bool): Shuffle every epoch (with `seed`).
+        seed (int): Shuffle seed.
+        bucket_width (int): Width of the length buckets.
+        max_length (int): Longest length to bucket for; longer sequences go
+            to the last bucket.
+    """
+    dataset = tf.data.Dataset.from_tensor_slices((source_ids, target_ids))
+    if shuffle:
+        dataset = dataset.shuffle(
+            int(source_ids.nrows()), seed=seed, reshuffle_each_iteration=True
+        )
+
+    def add_markers(source, target):
+        start = tf.constant([START_ID], tf.int32)
+        end = tf.constant([END_ID], tf.int32)
+        return (
+            source,
+            tf.concat([start, target], 0),
+            tf.concat([target, end], 0),
+        )
+
+    dataset = dataset.map(add_markers, num_parallel_calls=tf.data.AUTOTUNE)
+    boundaries = list(range(bucket_width + 1, max_length + 1, bucket_width))
+    dataset = dataset.bucket_by_sequence_length(
+        lambda s, d, t: tf.maximum(tf.shape(s)[0], tf.shape(d)[0]),
+        bucket_boundaries=boundaries,
+        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+        padded_shapes=([None], [None], [None]),
+        padding_values=(PADDING_ID, PADDING_ID, PADDING_ID),
+    )
+
+    def to_inputs(source, decoder, target):
+        inputs = {"encoder_token_ids": source, "decoder_token_ids": decoder}
+        return inputs, target
+
+    dataset = dataset.map(to_inputs, num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)

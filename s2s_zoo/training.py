@@ -1,0 +1,90 @@
+"""Training helpers shared by the recipes: time budget, throughput, losses."""
+
+import json
+import os
+import time
+
+import keras
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training once `max_minutes` of training time are spent.
+
+    The elapsed time is stored in `state_path` at every epoch end, so a run
+    that is killed and resumed (with `keras.callbacks.BackupAndRestore`)
+    counts the time it already spent instead of starting the budget anew.
+
+    Args:
+        max_minutes (float): The budget; None for no limit.
+        state_path (str): JSON file for the elapsed time; None to keep it in
+            memory only.
+    """
+
+    def __init__(self, max_minutes, state_path=None):
+        super().__init__()
+        self.max_seconds = None if max_minutes is None else 60.0 * max_minutes
+        self.state_path = state_path
+        self.spent = 0.0
+        if state_path and os.path.exists(state_path):
+            with open(state_path) as f:
+                self.spent = float(json.load(f).get("train_seconds", 0.0))
+        self.stopped_early = False
+
+    def _elapsed(self):
+        return self.spent + (time.perf_counter() - self._start)
+
+    def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.max_seconds is not None and self._elapsed() >= self.max_seconds:
+            self.stopped_early = True
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.state_path:
+            tmp = self.state_path + ".tmp"
+            with open(tmp, "w") as f:
+                json.dump({"train_seconds": self._elapsed(), "epoch": epoch}, f)
+            os.replace(tmp, self.state_path)
+
+    def on_train_end(self, logs=None):
+        self.spent = self._elapsed()
+
+
+class Throughput(keras.callbacks.Callback):
+    """Measures training throughput in target tokens per second.
+
+    Only the time inside training batches counts (not validation).
+
+    Args:
+        tokens_per_epoch (int): Target tokens (padding excluded) per epoch.
+        batches_per_epoch (int): Batches per epoch; each batch is counted
+            as the average share of tokens.
+    """
+
+    def __init__(self, tokens_per_epoch, batches_per_epoch):
+        super().__init__()
+        self.tokens_per_batch = tokens_per_epoch / max(batches_per_epoch, 1)
+        self.batches = 0
+        self.seconds = 0.0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._batch_start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seconds += time.perf_counter() - self._batch_start
+        self.batches += 1
+
+    @property
+    def tokens_per_second(self):
+        if self.seconds == 0:
+            return 0.0
+        return self.batches * self.tokens_per_batch / self.seconds
+
+
+def masked_loss():
+    """Token cross-entropy that ignores padding (id 0), averaged per token."""
+    return keras.losses.SparseCategoricalCrossentropy(
+        from_logits=True, ignore_class=0
+    )
