@@ -4,6 +4,7 @@ matters, as Keras 3 models you can build by name, train, study and serve."""
 from s2s_zoo import decoding
 from s2s_zoo import layers
 from s2s_zoo import models
+from s2s_zoo import training
 from s2s_zoo.registry import build
 from s2s_zoo.registry import describe
 from s2s_zoo.registry import list_models
@@ -21,4 +22,5 @@ __all__ = [
     "model_names",
     "models",
     "register",
+    "training",
 ]

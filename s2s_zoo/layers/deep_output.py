@@ -61,6 +61,9 @@ class DeepOutput(keras.layers.Layer):
         pool_size (int): Maxout group size. Default 2.
         output_rank (int): If set, factorize `W_o` through this width.
             Default None.
+        dropout (float): Dropout on the maxout units while training, as
+            GroundHog's RNNsearch configurations allow. Default 0 (the
+            papers report none).
         kernel_initializer: Default `N(0, 0.01^2)`, the papers'.
         **kwargs: Base layer keyword arguments.
 
@@ -79,10 +82,12 @@ class DeepOutput(keras.layers.Layer):
         input_dims,
         pool_size=2,
         output_rank=None,
+        dropout=0.0,
         kernel_initializer=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.dropout = dropout
         self.maxout_units = maxout_units
         self.vocabulary_size = vocabulary_size
         self.input_dims = list(input_dims)
@@ -105,6 +110,7 @@ class DeepOutput(keras.layers.Layer):
             for k in range(len(self.input_dims))
         ]
         self.maxout = Maxout(pool_size, dtype=self.dtype_policy, name="maxout")
+        self.dropout_layer = keras.layers.Dropout(dropout, name="dropout")
         self.rank_projection = None
         if output_rank is not None:
             self.rank_projection = keras.layers.Dense(
@@ -124,7 +130,7 @@ class DeepOutput(keras.layers.Layer):
         self.logits.build((None, width))
         self.built = True
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         if len(inputs) != len(self.input_projections):
             raise ValueError(
                 f"DeepOutput expects {len(self.input_projections)} inputs; "
@@ -133,7 +139,7 @@ class DeepOutput(keras.layers.Layer):
         hidden = sum(
             layer(x) for layer, x in zip(self.input_projections, inputs)
         )
-        hidden = self.maxout(hidden)
+        hidden = self.dropout_layer(self.maxout(hidden), training=training)
         if self.rank_projection is not None:
             hidden = self.rank_projection(hidden)
         return self.logits(hidden)
@@ -149,6 +155,7 @@ class DeepOutput(keras.layers.Layer):
             "input_dims": self.input_dims,
             "pool_size": self.pool_size,
             "output_rank": self.output_rank,
+            "dropout": self.dropout,
             "kernel_initializer": keras.initializers.serialize(
                 self.kernel_initializer
             ),

@@ -47,6 +47,7 @@ RNNSEARCH_DEFAULTS = {
     "maxout_dim": 500,  # l
     "attention_score": "additive",
     "readout_state": "previous",  # the appendix's s_{i-1}
+    "dropout": 0.0,  # the paper reports none
     "start_token_id": START_TOKEN_ID,
     "end_token_id": END_TOKEN_ID,
 }
@@ -77,6 +78,8 @@ class RNNSearchDecoder(ExplicitMaskLayer):
         attention_score (str): `"additive"` (the paper), `"concat"` or
             `"general"`.
         readout_state (str): `"previous"` or `"new"`.
+        dropout (float): On target embeddings and maxout units while
+            training. Default 0.
         **kwargs: Base layer keyword arguments.
 
     Call arguments:
@@ -101,6 +104,7 @@ class RNNSearchDecoder(ExplicitMaskLayer):
         maxout_dim,
         attention_score="additive",
         readout_state="previous",
+        dropout=0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -117,6 +121,7 @@ class RNNSearchDecoder(ExplicitMaskLayer):
         self.maxout_dim = maxout_dim
         self.attention_score = attention_score
         self.readout_state = readout_state
+        self.dropout = dropout
         normal = keras.initializers.RandomNormal(stddev=0.01)
         self.embedding = keras.layers.Embedding(
             vocabulary_size,
@@ -143,8 +148,12 @@ class RNNSearchDecoder(ExplicitMaskLayer):
             maxout_dim,
             vocabulary_size,
             input_dims=[hidden_dim, embedding_dim, context_dim],
+            dropout=dropout,
             dtype=self.dtype_policy,
             name="deep_output",
+        )
+        self.embedding_dropout = keras.layers.Dropout(
+            dropout, name="embedding_dropout"
         )
 
     def build(self, input_shape=None):
@@ -165,14 +174,18 @@ class RNNSearchDecoder(ExplicitMaskLayer):
         new_state = self.cell.step(projected_inputs, projected_context, state)
         return new_state, context, weights
 
-    def _readout(self, previous_state, new_state, embedded, context):
+    def _readout(
+        self, previous_state, new_state, embedded, context, training=None
+    ):
         state = (
             previous_state if self.readout_state == "previous" else new_state
         )
-        return self.deep_output([state, embedded, context])
+        return self.deep_output([state, embedded, context], training=training)
 
-    def call(self, token_ids, state, values, keys, source_mask):
-        embedded = self.embedding(token_ids)  # (batch_size, T_y, m)
+    def call(self, token_ids, state, values, keys, source_mask, training=None):
+        embedded = self.embedding_dropout(
+            self.embedding(token_ids), training=training
+        )  # (batch_size, T_y, m)
         # W x + b for all positions at once, outside the time loop.
         projected = self.cell.project_inputs(embedded)
 
@@ -191,7 +204,9 @@ class RNNSearchDecoder(ExplicitMaskLayer):
             body, state, projected, initial_outputs
         )
         previous_states, contexts, weights = outputs
-        logits = self._readout(previous_states, new_states, embedded, contexts)
+        logits = self._readout(
+            previous_states, new_states, embedded, contexts, training=training
+        )
         return logits, weights
 
     def step(self, token_ids, state, values, keys, source_mask):
@@ -204,7 +219,9 @@ class RNNSearchDecoder(ExplicitMaskLayer):
         logits = self._readout(state, new_state, embedded, context)
         return logits, new_state, weights
 
-    def compute_output_spec(self, token_ids, state, values, keys, source_mask):
+    def compute_output_spec(
+        self, token_ids, state, values, keys, source_mask, training=None
+    ):
         batch_size, time_y = token_ids.shape[0], token_ids.shape[1]
         return (
             keras.KerasTensor(
@@ -226,6 +243,7 @@ class RNNSearchDecoder(ExplicitMaskLayer):
             "maxout_dim": self.maxout_dim,
             "attention_score": self.attention_score,
             "readout_state": self.readout_state,
+            "dropout": self.dropout,
         }
 
 
@@ -259,6 +277,8 @@ class RNNSearch(Seq2SeqModel):
         attention_score (str): `"additive"` (default), `"concat"`,
             `"general"`.
         readout_state (str): `"previous"` (default, Appendix A) or `"new"`.
+        dropout (float): On source and target embeddings and the maxout
+            units while training; 0 (default) as in the paper.
         start_token_id (int): First decoder input. Default 2.
         end_token_id (int): Ends a translation. Default 3.
         **kwargs: `keras.Model` keyword arguments (`name`, `trainable`).
@@ -281,6 +301,7 @@ class RNNSearch(Seq2SeqModel):
         maxout_dim=500,
         attention_score="additive",
         readout_state="previous",
+        dropout=0.0,
         start_token_id=START_TOKEN_ID,
         end_token_id=END_TOKEN_ID,
         **kwargs,
@@ -319,9 +340,13 @@ class RNNSearch(Seq2SeqModel):
             maxout_dim=maxout_dim,
             attention_score=attention_score,
             readout_state=readout_state,
+            dropout=dropout,
             name="decoder",
         )
         self.decoder.build()
+        self.source_dropout = keras.layers.Dropout(
+            dropout, name="source_dropout"
+        )
 
         # === Functional model ===
         inputs = seq2seq_inputs()
@@ -341,13 +366,14 @@ class RNNSearch(Seq2SeqModel):
             "maxout_dim": maxout_dim,
             "attention_score": attention_score,
             "readout_state": readout_state,
+            "dropout": dropout,
             "start_token_id": start_token_id,
             "end_token_id": end_token_id,
         }
 
     def _encode(self, encoder_token_ids):
         mask = padding_mask(encoder_token_ids)
-        embedded = self.source_embedding(encoder_token_ids)
+        embedded = self.source_dropout(self.source_embedding(encoder_token_ids))
         annotations, _, backward_state = self.encoder(embedded, mask=mask)
         # The backward GRU's final state is h<-_1, its state at word 1.
         state = self.initial_state(backward_state)

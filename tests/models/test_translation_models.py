@@ -26,6 +26,7 @@ VARIANTS = [
     ("bahdanau_attention", {"readout_state": "new"}),
     ("bahdanau_attention", {"attention_score": "concat"}),
     ("bahdanau_attention", {"attention_score": "general"}),
+    ("bahdanau_attention", {"dropout": 0.3}),
     ("luong_attention", {}),
     ("luong_attention", {"input_feeding": False}),
     ("luong_attention", {"attention_score": "general"}),
