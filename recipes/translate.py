@@ -22,7 +22,6 @@ import numpy as np
 import tensorflow as tf
 
 import s2s_zoo
-from s2s_zoo import datasets
 from s2s_zoo import export
 from s2s_zoo import plotting
 from s2s_zoo import training
@@ -121,32 +120,6 @@ def model_config(args, source_size, target_size):
     return config
 
 
-def load_pairs(args):
-    if not args.data:
-        if "zh" not in (args.source_lang, args.target_lang):
-            raise SystemExit("The bundled data is zh-en; pass --data FILE.")
-        return datasets.tatoeba("cmn", source=args.source_lang)
-    if len(args.data) == 2:
-        return text.read_parallel_files(*args.data)
-    if len(args.data) != 1:
-        raise SystemExit("--data takes one TSV file or two parallel files.")
-    # manythings files: column 0 is English, column 1 the other language.
-    if args.source_lang == "en":
-        return text.read_tsv_pairs(args.data[0], 0, 1)
-    return text.read_tsv_pairs(args.data[0], 1, 0)
-
-
-def tokenizer_kind(lang, requested):
-    if requested:
-        return requested
-    # Characters for Chinese and Japanese (no spaces), WordPiece otherwise.
-    return "character" if lang in ("zh", "ja", "cmn") else "wordpiece"
-
-
-def token_strings(tokenizer, ids):
-    return [tokenizer.vocabulary[i] for i in ids if i > text.END_ID]
-
-
 ## Main
 
 
@@ -158,7 +131,7 @@ def main(argv=None):
     out = lambda name: os.path.join(args.output_dir, name)  # noqa: E731
 
     # Data: deterministic split, tokenizers trained on train only.
-    pairs = load_pairs(args)
+    pairs = text.load_pairs(args.data, args.source_lang, args.target_lang)
     splits = text.split_pairs(pairs)
     train_pairs = splits["train"][: args.max_train_pairs]
     print(
@@ -172,12 +145,14 @@ def main(argv=None):
     else:
         source_tok = text.Tokenizer.train(
             [s for s, _ in train_pairs],
-            tokenizer_kind(args.source_lang, args.source_tokenizer),
+            args.source_tokenizer
+            or text.default_tokenizer_kind(args.source_lang),
             args.source_vocabulary_size,
         )
         target_tok = text.Tokenizer.train(
             [t for _, t in train_pairs],
-            tokenizer_kind(args.target_lang, args.target_tokenizer),
+            args.target_tokenizer
+            or text.default_tokenizer_kind(args.target_lang),
             args.target_vocabulary_size,
         )
         source_tok.save(vocab_dir, "source")
@@ -219,11 +194,7 @@ def main(argv=None):
 
     # Fit: resumable, time-budgeted, early-stopped on dev loss.
     train_tokens = int(np.sum(train_ids[1].row_lengths()) + len(train_pairs))
-    batches = int(train_data.reduce(0, lambda n, _: n + 1))
-    # Bucketing hides the epoch length from Keras; state it.
-    train_data = train_data.apply(
-        tf.data.experimental.assert_cardinality(batches)
-    )
+    batches = int(train_data.cardinality())
     budget = training.TimeBudget(
         args.max_minutes or None, state_path=out("train_state.json")
     )
@@ -267,16 +238,9 @@ def main(argv=None):
         max_source_length=args.max_length * 2,
     )
     sources, references = text.group_references(splits["test"])
-    order = np.argsort([len(s) for s in sources])
-    hypotheses = [None] * len(sources)
-    decode_start = time.perf_counter()
-    for start in range(0, len(sources), args.batch_size):
-        index = order[start : start + args.batch_size]
-        batch = tf.constant([sources[i] for i in index])
-        result = translator.translate(batch)
-        for i, sentence in zip(index, result["translation"].numpy()):
-            hypotheses[i] = sentence.decode("utf-8")
-    decode_seconds = time.perf_counter() - decode_start
+    hypotheses, decode_seconds = export.translate_corpus(
+        translator, sources, args.batch_size
+    )
     results = {
         "bleu": metrics.corpus_bleu(hypotheses, references),
         "bleu_lowercase": metrics.corpus_bleu(hypotheses, references, True),

@@ -55,7 +55,8 @@ class TimeBudget(keras.callbacks.Callback):
 class Throughput(keras.callbacks.Callback):
     """Measures training throughput in target tokens per second.
 
-    Only the time inside training batches counts (not validation).
+    Only the time inside training batches counts (not validation), and the
+    very first batch is left out: it includes tracing the graph.
 
     Args:
         tokens_per_epoch (int): Target tokens (padding excluded) per epoch.
@@ -68,11 +69,15 @@ class Throughput(keras.callbacks.Callback):
         self.tokens_per_batch = tokens_per_epoch / max(batches_per_epoch, 1)
         self.batches = 0
         self.seconds = 0.0
+        self._first = True
 
     def on_train_batch_begin(self, batch, logs=None):
         self._batch_start = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
+        if self._first:
+            self._first = False
+            return
         self.seconds += time.perf_counter() - self._batch_start
         self.batches += 1
 

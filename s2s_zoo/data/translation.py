@@ -110,6 +110,41 @@ def read_parallel_files(source_path, target_path, encoding="utf-8"):
     return pairs
 
 
+def load_pairs(data=None, source_lang="zh", target_lang="en"):
+    """Reads the pairs a recipe was pointed at.
+
+    Args:
+        data (list[str]): None for the bundled Tatoeba zh-en pairs; one
+            manythings.org TSV file (column 0 English, column 1 the other
+            language); or two line-aligned files, source then target.
+        source_lang, target_lang (str): Which side is the source.
+
+    Returns:
+        A list of `(source, target)` pairs.
+    """
+    from s2s_zoo import datasets
+
+    if not data:
+        if sorted((source_lang, target_lang)) != ["en", "zh"]:
+            raise ValueError(
+                "The bundled data is Chinese-English (zh, en); pass a file "
+                f"for {source_lang}-{target_lang}."
+            )
+        return datasets.tatoeba("cmn", source=source_lang)
+    if len(data) == 2:
+        return read_parallel_files(*data)
+    if len(data) != 1:
+        raise ValueError("Pass one TSV file or two line-aligned files.")
+    if source_lang == "en":
+        return read_tsv_pairs(data[0], 0, 1)
+    return read_tsv_pairs(data[0], 1, 0)
+
+
+def default_tokenizer_kind(lang):
+    """Characters for Chinese and Japanese (no spaces), WordPiece otherwise."""
+    return "character" if lang in ("zh", "cmn", "ja", "jpn") else "wordpiece"
+
+
 # === Splits ===
 
 
@@ -400,4 +435,8 @@ def make_dataset(
         return inputs, target
 
     dataset = dataset.map(to_inputs, num_parallel_calls=tf.data.AUTOTUNE)
+    # Bucketing hides the number of batches from Keras (no progress bar
+    # total, "ran out of data" warnings); count them once and state it.
+    batches = int(dataset.reduce(0, lambda n, _: n + 1))
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
     return dataset.prefetch(tf.data.AUTOTUNE)
