@@ -52,7 +52,12 @@ def parse_args(argv=None):
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     names = s2s_zoo.model_names(task="translation")
-    parser.add_argument("--model", default="bahdanau_attention", choices=names)
+    parser.add_argument(
+        "--model",
+        default="bahdanau_attention",
+        choices=names,
+        help="registry name of the translation model",
+    )
     parser.add_argument(
         "--data",
         nargs="+",
@@ -60,29 +65,72 @@ def parse_args(argv=None):
         help="a Tatoeba/manythings TSV file, or SOURCE_FILE TARGET_FILE "
         "(line-aligned); default: the bundled Tatoeba cmn-eng pairs",
     )
-    parser.add_argument("--source-lang", default="zh")
-    parser.add_argument("--target-lang", default="en")
-    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument(
+        "--source-lang", default="zh", help="language code of the source"
+    )
+    parser.add_argument(
+        "--target-lang", default="en", help="language code of the target"
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=40, help="most epochs (early stopping)"
+    )
     parser.add_argument(
         "--max-minutes",
         type=float,
         default=15.0,
         help="training time budget in minutes (0: none)",
     )
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--beam-width", type=int, default=5)
-    parser.add_argument("--length-penalty", type=float, default=1.0)
-    parser.add_argument("--learning-rate", type=float, default=1e-3)
-    parser.add_argument("--max-length", type=int, default=50)
-    parser.add_argument("--source-vocabulary-size", type=int, default=6000)
-    parser.add_argument("--target-vocabulary-size", type=int, default=8000)
     parser.add_argument(
-        "--source-tokenizer", choices=text.TOKENIZER_KINDS, default=None
+        "--batch-size", type=int, default=64, help="sentence pairs per batch"
     )
     parser.add_argument(
-        "--target-tokenizer", choices=text.TOKENIZER_KINDS, default=None
+        "--beam-width", type=int, default=5, help="beams (1: greedy search)"
     )
-    parser.add_argument("--patience", type=int, default=3)
+    parser.add_argument(
+        "--length-penalty",
+        type=float,
+        default=1.0,
+        help="GNMT length penalty alpha (0: off)",
+    )
+    parser.add_argument(
+        "--learning-rate", type=float, default=1e-3, help="Adam learning rate"
+    )
+    parser.add_argument(
+        "--max-length",
+        type=int,
+        default=50,
+        help="tokens kept per training sentence",
+    )
+    parser.add_argument(
+        "--source-vocabulary-size",
+        type=int,
+        default=6000,
+        help="most source tokens",
+    )
+    parser.add_argument(
+        "--target-vocabulary-size",
+        type=int,
+        default=8000,
+        help="most target tokens",
+    )
+    parser.add_argument(
+        "--source-tokenizer",
+        choices=text.TOKENIZER_KINDS,
+        default=None,
+        help="default: character for zh/ja, wordpiece otherwise",
+    )
+    parser.add_argument(
+        "--target-tokenizer",
+        choices=text.TOKENIZER_KINDS,
+        default=None,
+        help="default: character for zh/ja, wordpiece otherwise",
+    )
+    parser.add_argument(
+        "--patience",
+        type=int,
+        default=3,
+        help="epochs without a better dev loss before stopping",
+    )
     parser.add_argument(
         "--set",
         action="append",
@@ -90,8 +138,12 @@ def parse_args(argv=None):
         metavar="KEY=VALUE",
         help="override a model hyperparameter, e.g. --set hidden_dim=512",
     )
-    parser.add_argument("--output-dir", default="runs/translate")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--output-dir",
+        default="runs/translate",
+        help="where every output is written",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument(
         "--resume",
         action="store_true",
