@@ -1,0 +1,345 @@
+"""Quality benchmark of BCNN and ABCNN-1/2/3 on WikiQA, MSRP and SICK.
+
+Trains every model on every task with `recipes/sentence_pairs.py` (model
+selection on dev only), then writes what it measured, untouched by hand:
+
+- `docs/results/sentence_pairs.json`: every figure, the per-epoch dev
+  history, the settings, the command, the date and the machine;
+- `docs/results/sentence_pairs.md`: the same as tables, next to the
+  paper's ABCNN-3 figures;
+- the "Measured results" block of `docs/models/{bcnn,abcnn1,abcnn2,
+  abcnn3}.md` (between `<!-- benchmark:start -->` and
+  `<!-- benchmark:end -->`).
+
+Splits: WikiQA dev (the test split is not in the shared data; MAP and MRR
+over the 126 questions with a correct answer), MSRP dev/test carved 80/10/10
+from the official train file (the test file is not in the shared data),
+SICK official TRAIN / TRIAL / TEST. No pretrained vectors: embeddings are
+random and trained. Word-overlap features are on for every model.
+
+Usage (one core, in the background):
+    TF_NUM_INTEROP_THREADS=1 TF_NUM_INTRAOP_THREADS=1 \\
+        nohup python benchmarks/sentence_pairs.py > /tmp/abcnn_bench.log 2>&1 &
+"""
+
+import argparse
+import datetime
+import importlib.util
+import json
+import os
+import platform
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MODELS = ("bcnn", "abcnn1", "abcnn2", "abcnn3")
+TASKS = ("wikiqa", "msrp", "sick")
+
+# Sized for ~30 minutes on one shared CPU core: 100-d trained embeddings
+# (no word2vec here), the paper's 50 filters and widths, two blocks (the
+# headline rows), dropout 0.5 on the output layer's input (trained random
+# embeddings overfit within 2-3 epochs without it), Adam; a few epochs per
+# task, the best dev epoch kept.
+SETTINGS = {
+    "wikiqa": {"epochs": 4},
+    "msrp": {"epochs": 5},
+    "sick": {"epochs": 5},
+}
+COMMON = {
+    "batch_size": 32,
+    "optimizer": "adam",
+    "learning_rate": 0.001,
+    "seed": 1,
+    "export": False,
+    "heatmap_pairs": 0,
+    "model_config": {"embedding_dim": 100, "num_blocks": 2, "dropout": 0.5},
+}
+
+# Yin et al. 2016, ABCNN-3 two-conv, test sets, word2vec + extra features.
+PAPER = {"wikiqa_map": 0.6921, "msrp_accuracy": 0.789, "sick_accuracy": 0.862}
+
+
+def _recipe():
+    path = os.path.join(ROOT, "recipes", "sentence_pairs.py")
+    spec = importlib.util.spec_from_file_location("sentence_pairs_recipe", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def machine():
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores_visible": os.cpu_count(),
+        "intra_op_threads": os.environ.get("TF_NUM_INTRAOP_THREADS", "default"),
+        "inter_op_threads": os.environ.get("TF_NUM_INTEROP_THREADS", "default"),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+    }
+
+
+def _pct(value):
+    return f"{100 * value:.1f}"
+
+
+def _row(results, model):
+    by_task = {r["task"]: r for r in results if r["model"] == model}
+    cells = []
+    w = by_task.get("wikiqa")
+    cells += (
+        [f"{w['dev']['map']:.4f}", f"{w['dev']['mrr']:.4f}"] if w else ["", ""]
+    )
+    m = by_task.get("msrp")
+    cells += (
+        [
+            _pct(m["dev"]["accuracy"]),
+            _pct(m["test"]["accuracy"]),
+            _pct(m["test"]["f1"]),
+        ]
+        if m
+        else ["", "", ""]
+    )
+    s = by_task.get("sick")
+    cells += (
+        [_pct(s["dev"]["accuracy"]), _pct(s["test"]["accuracy"])]
+        if s
+        else ["", ""]
+    )
+    return cells
+
+
+HEADER = (
+    "| model | WikiQA dev MAP | WikiQA dev MRR | MSRP dev acc | MSRP test acc "
+    "| MSRP test F1 | SICK dev acc | SICK test acc |\n"
+    "|---|---|---|---|---|---|---|---|"
+)
+
+
+def table(results, models):
+    lines = [HEADER]
+    for model in models:
+        lines.append("| " + " | ".join([model] + _row(results, model)) + " |")
+    lines.append(
+        f"| paper ABCNN-3 (test, word2vec + features) | "
+        f"{PAPER['wikiqa_map']:.4f} (test) | | | {_pct(PAPER['msrp_accuracy'])}"
+        f" | | | {_pct(PAPER['sick_accuracy'])} |"
+    )
+    return "\n".join(lines)
+
+
+def checks(results):
+    def get(task, model, split, metric):
+        for r in results:
+            if r["task"] == task and r["model"] == model:
+                return r[split][metric]
+        return None
+
+    out = {}
+    pairs = [
+        ("wikiqa", "dev", "map"),
+        ("msrp", "test", "accuracy"),
+        ("sick", "test", "accuracy"),
+    ]
+    for task, split, metric in pairs:
+        a, b = (
+            get(task, "abcnn3", split, metric),
+            get(task, "bcnn", split, metric),
+        )
+        if a is not None and b is not None:
+            out[f"abcnn3_above_bcnn_{task}"] = bool(a > b)
+    w = get("wikiqa", "abcnn3", "dev", "map")
+    if w is not None:
+        out["abcnn3_wikiqa_map_at_least_0.65"] = bool(w >= 0.65)
+    return out
+
+
+def markdown(report):
+    lines = [
+        "# Sentence-pair benchmark: BCNN and ABCNN-1/2/3",
+        "",
+        "Written by `benchmarks/sentence_pairs.py`; do not edit by hand.",
+        "",
+        f"- Command: `{report['command']}`",
+        f"- Date: {report['date']}",
+        f"- Machine: {report['machine']['cpu']}, "
+        f"{report['machine']['cores_visible']} cores visible (shared), "
+        f"TF intra/inter-op threads "
+        f"{report['machine']['intra_op_threads']}/"
+        f"{report['machine']['inter_op_threads']}; "
+        f"TensorFlow {report['machine']['tensorflow']}, "
+        f"Keras {report['machine']['keras']}, "
+        f"Python {report['machine']['python']}",
+        f"- Wall clock: {report['seconds'] / 60:.1f} min",
+        "",
+        "## Results",
+        "",
+        "MAP / MRR on the WikiQA dev questions that have a correct answer "
+        "(the test split is not in the shared data); MSRP dev/test carved "
+        "80/10/10 from the official train file; SICK official TRIAL (dev) "
+        "and TEST. Accuracy and F1 in %. Best dev epoch selected. No "
+        "pretrained vectors (the paper used word2vec); word-overlap "
+        "features on.",
+        "",
+        table(report["results"], report["models"]),
+        "",
+        "## Checks",
+        "",
+    ]
+    for key, value in report["checks"].items():
+        lines.append(f"- {key}: {'yes' if value else 'no'}")
+    lines += [
+        "",
+        "## Settings",
+        "",
+        "```json",
+        json.dumps(
+            {"common": report["common"], "per_task": report["settings"]},
+            indent=2,
+            sort_keys=True,
+        ),
+        "```",
+        "",
+        "## Per run",
+        "",
+        "| task | model | best epoch / epochs | train pairs | seconds |",
+        "|---|---|---|---|---|",
+    ]
+    for r in report["results"]:
+        lines.append(
+            f"| {r['task']} | {r['model']} | {r['best_epoch']} / "
+            f"{len(r['history'])} | {r['train_pairs']} | {r['seconds']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def update_model_card(path, report, model):
+    if not os.path.exists(path):
+        return
+    with open(path) as f:
+        text = f.read()
+    start, end = "<!-- benchmark:start -->", "<!-- benchmark:end -->"
+    if start not in text or end not in text:
+        return
+    rows = [
+        HEADER,
+        "| " + " | ".join([model] + _row(report["results"], model)) + " |",
+    ]
+    block = "\n".join(
+        [
+            start,
+            "",
+            f"Measured by `{report['command']}` on {report['date']} "
+            f"({report['machine']['cpu']}, TF intra-op threads "
+            f"{report['machine']['intra_op_threads']}; "
+            f"{report['seconds'] / 60:.1f} min for the whole benchmark). "
+            "No pretrained vectors, word-overlap features on; see "
+            "[the benchmark page](../benchmarks.md#sentence-pairs) for all "
+            "models and settings.",
+            "",
+            *rows,
+            "",
+            end,
+        ]
+    )
+    before = text.split(start)[0]
+    after = text.split(end, 1)[1]
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(before + block + after)
+    os.replace(tmp, path)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=list(MODELS))
+    parser.add_argument("--tasks", nargs="+", default=list(TASKS))
+    parser.add_argument(
+        "--runs-dir", default=os.path.join(ROOT, "runs", "benchmarks")
+    )
+    parser.add_argument(
+        "--results-dir", default=os.path.join(ROOT, "docs", "results")
+    )
+    args = parser.parse_args(argv)
+    recipe = _recipe()
+    started = time.time()
+    results = []
+    for task in args.tasks:
+        for model in args.models:
+            config = {
+                **COMMON,
+                **SETTINGS[task],
+                "task": task,
+                "model": model,
+                "output_dir": os.path.join(args.runs_dir, f"{task}_{model}"),
+            }
+            print(f"=== {task} / {model}", flush=True)
+            metrics = recipe.main(config)
+            keys = (
+                "task",
+                "model",
+                "best_epoch",
+                "dev",
+                "test",
+                "history",
+                "train_pairs",
+                "seconds",
+                "model_config",
+            )
+            results.append({k: metrics[k] for k in keys if k in metrics})
+            keras.backend.clear_session()
+            print(table(results, args.models), flush=True)
+    report = {
+        "command": "TF_NUM_INTEROP_THREADS=1 TF_NUM_INTRAOP_THREADS=1 "
+        "python benchmarks/sentence_pairs.py"
+        + ("" if argv is None and len(sys.argv) == 1 else " ")
+        + " ".join(sys.argv[1:] if argv is None else argv),
+        "date": datetime.datetime.now()
+        .astimezone()
+        .isoformat(timespec="seconds"),
+        "machine": machine(),
+        "seconds": round(time.time() - started, 1),
+        "models": args.models,
+        "tasks": args.tasks,
+        "common": COMMON,
+        "settings": SETTINGS,
+        "paper_abcnn3": PAPER,
+        "results": results,
+        "checks": checks(results),
+    }
+    report["command"] = report["command"].rstrip()
+    os.makedirs(args.results_dir, exist_ok=True)
+    for name, text in (
+        ("sentence_pairs.json", json.dumps(report, indent=2, sort_keys=True)),
+        ("sentence_pairs.md", markdown(report)),
+    ):
+        path = os.path.join(args.results_dir, name)
+        with open(path + ".tmp", "w") as f:
+            f.write(text)
+        os.replace(path + ".tmp", path)
+    for model in args.models:
+        update_model_card(
+            os.path.join(ROOT, "docs", "models", f"{model}.md"), report, model
+        )
+    print(table(results, args.models))
+    print(json.dumps(report["checks"], indent=2))
+    return report
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+import numpy as np
+import pytest
+
+from s2s_zoo import registry
+from s2s_zoo.models.abcnn import ABCNN
+from s2s_zoo.models.abcnn import _LexicalOverlap
+from tests.helpers import assert_config_round_trip
+
+NAMES = ("bcnn", "abcnn1", "abcnn2", "abcnn3")
+
+
+@pytest.fixture
+def tiny_config():
+    return {
+        "vocabulary_size": 12,
+        "embedding_dim": 4,
+        "sequence_length_1": 4,
+        "sequence_length_2": 5,
+        "filters": 3,
+        "kernel_size": 2,
+        "num_blocks": 2,
+        "trainable_embeddings": True,
+    }
+
+
+@pytest.fixture
+def tiny_batch():
+    return {
+        "token_ids_1": np.array([[2, 3, 4, 0], [5, 0, 0, 0]], "int32"),
+        "token_ids_2": np.array([[2, 6, 7, 8, 0], [0, 0, 0, 0, 0]], "int32"),
+    }
+
+
+def test_registry_lists_the_four_models():
+    assert registry.model_names(family="abcnn") == sorted(NAMES)
+    assert registry.describe("abcnn3").defaults["filters"] == 50
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("num_blocks", [1, 2])
+def test_build_forward_shape_and_finite(
+    name, num_blocks, tiny_config, tiny_batch
+):
+    model = registry.build(name, **{**tiny_config, "num_blocks": num_blocks})
+    scores = np.asarray(model(tiny_batch))
+    assert scores.shape == (2,)
+    assert np.all(np.isfinite(scores)) and np.all((0 < scores) & (scores < 1))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_softmax_head_and_overlap_features(name, tiny_config, tiny_batch):
+    model = registry.build(
+        name, **tiny_config, head="softmax", overlap_features=True
+    )
+    probabilities = np.asarray(model(tiny_batch))
+    assert probabilities.shape == (2, 3)
+    np.testing.assert_allclose(probabilities.sum(-1), 1.0, rtol=1e-5)
+
+
+def test_attention_layers_per_variant(tiny_config):
+    counts = {}
+    for name in NAMES:
+        model = registry.build(name, **tiny_config)
+        counts[name] = (
+            len(model.attention_feature_maps),
+            len(model.attention_poolings),
+            len(model.window_poolings),
+        )
+    assert counts == {
+        "bcnn": (0, 0, 2),
+        "abcnn1": (2, 0, 2),
+        "abcnn2": (0, 2, 0),
+        "abcnn3": (2, 2, 0),
+    }
+    # ABCNN-1 block 1: W_0 (s_1, d_0) and W_1 (s_0, d_0); block 2: d = 3.
+    model = registry.build("abcnn1", **tiny_config)
+    shapes = [tuple(w.shape) for w in model.attention_feature_maps[0].weights]
+    assert shapes == [(5, 4), (4, 4)]
+    # ABCNN-1's convolution reads 2 channels: 2 d_0 input features.
+    assert tuple(model.convolutions[0].weights[0].shape) == (2, 8, 3)
+
+
+def test_attention_matrices_for_plots(tiny_config, tiny_batch):
+    model = registry.build("abcnn3", **tiny_config)
+    matrices = model.attention_matrices(
+        tiny_batch["token_ids_1"], tiny_batch["token_ids_2"]
+    )
+    assert sorted(matrices) == [
+        "block_1_convolution",
+        "block_1_input",
+        "block_2_convolution",
+        "block_2_input",
+    ]
+    assert matrices["block_1_input"].shape == (2, 4, 5)
+    assert matrices["block_1_convolution"].shape == (2, 5, 6)
+    # the second pair's sentence 2 is empty: every entry is masked
+    np.testing.assert_array_equal(matrices["block_1_input"][1], 0.0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_config_round_trip_and_keras_file(
+    name, tiny_config, tiny_batch, tmp_path
+):
+    import keras
+
+    model = registry.build(name, **tiny_config, overlap_features=True)
+    model.set_word_statistics(np.ones((12, 2), "float32"))
+    clone = assert_config_round_trip(model)
+    assert clone.get_config()["variant"] == NAMES.index(name)
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    restored = keras.saving.load_model(path)
+    assert type(restored) is ABCNN
+    np.testing.assert_allclose(
+        restored(tiny_batch), model(tiny_batch), rtol=1e-6
+    )
+
+
+def test_lexical_overlap_by_hand():
+    layer = _LexicalOverlap(6)
+    layer.build()
+    # ids 2, 3, 4 are content words with IDF 1, 2, 3; id 5 a stopword.
+    layer.word_statistics.assign(
+        np.array([[0, 0], [0, 0], [1, 1], [1, 2], [1, 3], [0, 0]], "float32")
+    )
+    features = np.asarray(
+        layer(np.array([[2, 3, 5, 0]]), np.array([[3, 4, 5, 0, 0]]))
+    )
+    # 1 in 2: only id 3 matches -> count 1 of 2, IDF 2 of 3.
+    # 2 in 1: only id 3 matches -> count 1 of 2, IDF 2 of 5.
+    expected = [
+        1 / 2,
+        2 / 3,
+        1 / 2,
+        2 / 5,
+        np.log(2),
+        np.log(3),
+        np.log(2),
+        np.log(3),
+    ]
+    np.testing.assert_allclose(features[0], expected, rtol=1e-6)
+
+
+def test_bad_hyperparameters_are_refused(tiny_config):
+    with pytest.raises(ValueError, match="must be one of"):
+        registry.build("bcnn", **tiny_config, head="regression")
+    with pytest.raises(ValueError, match="Unknown hyperparameter"):
+        registry.build("bcnn", **tiny_config, normalize_pool_weights=True)
+    with pytest.raises(ValueError, match="variant must be 0"):
+        ABCNN(variant=4)
+    with pytest.raises(ValueError, match="needs num_classes >= 2"):
+        ABCNN(variant=0, head="softmax", num_classes=1, **tiny_config)
+    model = registry.build("bcnn", **tiny_config)
+    with pytest.raises(ValueError, match="has no overlap features"):
+        model.set_word_statistics(np.zeros((12, 2)))

@@ -1,0 +1,177 @@
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
+FIXTURES = os.path.join(ROOT, "tests", "fixtures")
+
+
+def _recipe():
+    path = os.path.join(ROOT, "recipes", "sentence_pairs.py")
+    spec = importlib.util.spec_from_file_location("sentence_pairs_recipe", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+TINY = {
+    "epochs": 1,
+    "batch_size": 4,
+    "oov_buckets": 5,
+    "heatmap_pairs": 1,
+    "model_config": {
+        "embedding_dim": 4,
+        "filters": 3,
+        "num_blocks": 2,
+        "sequence_length_1": 6,
+        "sequence_length_2": 8,
+    },
+}
+
+# Run in a fresh interpreter that imports only tensorflow and
+# tensorflow_text: empty strings (also a whole empty batch), unseen words
+# and very long text must all give an answer.
+SERVE = """
+import json, sys
+import tensorflow as tf
+import tensorflow_text  # noqa: F401  (registers the tokenizer ops)
+fn = tf.saved_model.load(sys.argv[1]).signatures["serving_default"]
+long = " ".join(["glacier"] * 5000)
+batches = [
+    (["how are glacier caves formed ?", "", "zyzzyva qwerty", long],
+     ["a glacier cave is formed", "x", "", long]),
+    (["", ""], ["", ""]),
+]
+out = []
+for s1, s2 in batches:
+    result = fn(sentence1=tf.constant(s1), sentence2=tf.constant(s2))
+    out.append({k: v.numpy().tolist() for k, v in result.items()})
+print(json.dumps(out, default=lambda b: b.decode()))
+"""
+
+
+def _serve(path):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        [sys.executable, "-c", SERVE, path],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_wikiqa_main_writes_everything_and_serves(tmp_path):
+    recipe = _recipe()
+    output_dir = str(tmp_path / "wikiqa")
+    metrics = recipe.main(
+        {
+            **TINY,
+            "task": "wikiqa",
+            "model": "abcnn3",
+            "train": os.path.join(FIXTURES, "wikiqa", "WikiQA-tiny.txt"),
+            "dev": os.path.join(FIXTURES, "wikiqa", "WikiQA-tiny.tsv"),
+            "output_dir": output_dir,
+        }
+    )
+    files = set(os.listdir(output_dir))
+    assert {"metrics.json", "model.keras", "saved_model"} <= files
+    assert "attention_0_block_1_input.png" in files
+    assert "attention_0_block_2_convolution.png" in files
+    assert not any(name.startswith(".") for name in files)  # atomic writes
+    with open(os.path.join(output_dir, "metrics.json")) as f:
+        written = json.load(f)
+    assert written["dev"] == metrics["dev"]
+    assert written["dev"]["questions"] == 2  # Q3 has no correct answer
+    assert 0 < written["dev"]["map"] <= 1
+    # .keras reload gives the recipe's model
+    model = keras.saving.load_model(os.path.join(output_dir, "model.keras"))
+    assert model.get_config()["variant"] == 3
+    out = _serve(os.path.join(output_dir, "saved_model"))
+    assert sorted(out[0]) == ["score"]
+    scores = np.array(out[0]["score"])
+    assert scores.shape == (4,) and np.all(np.isfinite(scores))
+    assert np.array(out[1]["score"]).shape == (2,)
+
+
+def test_sick_main_three_way_signature(tmp_path):
+    recipe = _recipe()
+    sick = os.path.join(FIXTURES, "sick", "SICK-tiny.txt")
+    output_dir = str(tmp_path / "sick")
+    metrics = recipe.main(
+        {
+            **TINY,
+            "task": "sick",
+            "model": "abcnn1",
+            "train": sick,
+            "dev": sick,
+            "test": sick,
+            "output_dir": output_dir,
+        }
+    )
+    assert metrics["dev"]["pairs"] == 3 and metrics["test"]["pairs"] == 3
+    out = _serve(os.path.join(output_dir, "saved_model"))
+    assert sorted(out[0]) == ["label", "probabilities", "score"]
+    probabilities = np.array(out[0]["probabilities"])
+    assert probabilities.shape == (4, 3)
+    np.testing.assert_allclose(probabilities.sum(-1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(out[0]["score"], probabilities.max(-1), 1e-6)
+    assert set(out[0]["label"]) <= {"ENTAILMENT", "NEUTRAL", "CONTRADICTION"}
+
+
+def test_msrp_main_carves_dev_and_test_with_embeddings(tmp_path, capsys):
+    recipe = _recipe()
+    glove = tmp_path / "vectors.txt"
+    glove.write_text("the 1 0 0 0 0\n. 0 1 0 0 0\n, 0 0 1 0 0\n")
+    metrics = recipe.main(
+        {
+            **TINY,
+            "task": "msrp",
+            "model": "bcnn",
+            "train": os.path.join(FIXTURES, "msrp", "msr_paraphrase_tiny.txt"),
+            "embeddings": str(glove),
+            "output_dir": str(tmp_path / "msrp"),
+            "export": False,
+            "heatmap_pairs": 0,
+        }
+    )
+    # 10 pairs: 1 dev, 1 test, 8 train
+    assert metrics["train_pairs"] == 8
+    assert metrics["dev"]["pairs"] == 1 and metrics["test"]["pairs"] == 1
+    assert set(metrics["test"]) == {"accuracy", "f1", "pairs"}
+    # the file's width wins; vectors given means frozen embeddings
+    assert metrics["model_config"]["embedding_dim"] == 5
+    assert metrics["model_config"]["trainable_embeddings"] is False
+    words = metrics["vocabulary_words"] - 1
+    assert f"embeddings: found 3, missing {words - 3} of {words}" in (
+        capsys.readouterr().out
+    )
+
+
+def test_flags_match_the_issue():
+    recipe = _recipe()
+    config = recipe.parse_args(
+        "--task msrp --model abcnn2 --train a --dev b --test c "
+        "--embeddings e.txt --epochs 3 --output-dir out --seed 7".split()
+    )
+    assert config == {
+        "task": "msrp",
+        "model": "abcnn2",
+        "train": "a",
+        "dev": "b",
+        "test": "c",
+        "embeddings": "e.txt",
+        "epochs": 3,
+        "output_dir": "out",
+        "seed": 7,
+    }
+    with pytest.raises(SystemExit):
+        recipe.parse_args(["--task", "snli"])
