@@ -54,7 +54,7 @@ def test_unknown_hyperparameter_lists_valid_keys():
     assert message.startswith(
         "Unknown hyperparameter 'hiden_dim' for model 'bahdanau_attention'. "
         "Did you mean 'hidden_dim'? Valid keys: attention_dim, "
-        "attention_score, embedding_dim,"
+        "attention_score, dropout, embedding_dim,"
     )
 
 
