@@ -81,7 +81,7 @@ def parse_args(argv=None):
         help="training time budget in minutes (0: none)",
     )
     parser.add_argument(
-        "--batch-size", type=int, default=64, help="sentence pairs per batch"
+        "--batch-size", type=int, default=128, help="sentence pairs per batch"
     )
     parser.add_argument(
         "--beam-width", type=int, default=5, help="beams (1: greedy search)"
@@ -93,7 +93,7 @@ def parse_args(argv=None):
         help="GNMT length penalty alpha (0: off)",
     )
     parser.add_argument(
-        "--learning-rate", type=float, default=1e-3, help="Adam learning rate"
+        "--learning-rate", type=float, default=1.5e-3, help="Adam learning rate"
     )
     parser.add_argument(
         "--max-length",
@@ -257,6 +257,10 @@ def main(argv=None):
             monitor="val_loss",
             patience=args.patience,
             restore_best_weights=True,
+        ),
+        # Halve the learning rate when the dev loss stalls for an epoch.
+        keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss", factor=0.5, patience=1, min_lr=1e-5
         ),
         keras.callbacks.CSVLogger(out("history.csv"), append=args.resume),
         budget,
