@@ -5,6 +5,7 @@ from s2s_zoo.models.atae_lstm import ATAELSTM
 from s2s_zoo.models.attention_seq2seq import LuongSeq2Seq
 from s2s_zoo.models.attention_seq2seq import RNNSearch
 from s2s_zoo.models.base import Seq2SeqModel
+from s2s_zoo.models.base import ZooModel
 from s2s_zoo.models.seq2seq import DeepLSTMSeq2Seq
 from s2s_zoo.models.seq2seq import RNNEncoderDecoder
 
@@ -16,4 +17,5 @@ __all__ = [
     "RNNEncoderDecoder",
     "RNNSearch",
     "Seq2SeqModel",
+    "ZooModel",
 ]

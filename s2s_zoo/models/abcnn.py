@@ -31,6 +31,7 @@ from s2s_zoo.layers.pair_attention import AttentionMatrix
 from s2s_zoo.layers.pooling import AllAveragePooling
 from s2s_zoo.layers.pooling import AttentionPooling
 from s2s_zoo.layers.pooling import WindowAveragePooling
+from s2s_zoo.models.base import ZooModel
 
 # === Defaults ===
 
@@ -139,7 +140,7 @@ class _LexicalOverlap(ExplicitMaskLayer):
 
 
 @keras.saving.register_keras_serializable(package="s2s_zoo")
-class ABCNN(keras.Model):
+class ABCNN(ZooModel):
     """BCNN (`variant=0`) and ABCNN-1/2/3 for sentence pairs.
 
     Yin, Schuetze, Xiang, Zhou, "ABCNN: Attention-Based Convolutional
@@ -441,13 +442,6 @@ class ABCNN(keras.Model):
                 "This model has no overlap features (overlap_features=False)."
             )
         self.lexical_overlap.word_statistics.assign(statistics)
-
-    def get_config(self):
-        return dict(self._arguments)
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 # === Registered builders ===

@@ -27,6 +27,7 @@ from keras import ops
 from s2s_zoo import registry
 from s2s_zoo.layers.aspect_attention import COMBINES
 from s2s_zoo.layers.aspect_attention import AspectAttention
+from s2s_zoo.models.base import ZooModel
 
 PADDING_ID = 0
 
@@ -85,7 +86,7 @@ def paper_optimizer(learning_rate=None):
 
 
 @keras.saving.register_keras_serializable(package="s2s_zoo")
-class ATAELSTM(keras.Model):
+class ATAELSTM(ZooModel):
     """LSTM, AE-LSTM, AT-LSTM and ATAE-LSTM for aspect-level sentiment.
 
     Wang, Huang, Zhao, Zhu, "Attention-based LSTM for Aspect-level
@@ -316,18 +317,6 @@ class ATAELSTM(keras.Model):
             for key in ("token_ids", "aspect_token_ids")
         }
         return self._forward(inputs, training=training)
-
-    def get_config(self):
-        # The constructor arguments, not the graph (see KH backbone.py).
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            **self._arguments,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 # === Registered builders ===

@@ -115,7 +115,29 @@ def step_lstm_stack(layers, inputs, states):
     return x, new_states
 
 
-class Seq2SeqModel(keras.Model):
+class ZooModel(keras.Model):
+    """Base of every s2s_zoo model: its config is its constructor arguments.
+
+    Subclasses wire a functional graph in `__init__`, call
+    `super().__init__(inputs=..., outputs=...)` and then store their
+    arguments in `self._arguments`. For functional subclasses the parent's
+    config describes the graph, not the arguments (see keras-hub's
+    `Backbone`), so it is not used.
+    """
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            **self._arguments,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+class Seq2SeqModel(ZooModel):
     """Base of the translation models: teacher-forced `call`, `generate`.
 
     Subclasses wire a functional graph from `seq2seq_inputs()` to logits
@@ -179,15 +201,3 @@ class Seq2SeqModel(keras.Model):
             padding_id=PADDING_ID,
             suppressed_token_ids=(PADDING_ID, self.start_token_id),
         )
-
-    def get_config(self):
-        # The constructor arguments, not the graph (see KH backbone.py).
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            **self._arguments,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
