@@ -343,7 +343,12 @@ def main(argv=None):
         ax.plot(xs, ys, marker="o", label=name)
     ax.axvline(args.train_max_length + 0.5, color="grey", linestyle=":")
     ax.text(
-        args.train_max_length + 1, 2, "longest training sentence", color="grey"
+        args.train_max_length + 1,
+        0.97,
+        "longest training sentence",
+        color="grey",
+        va="top",
+        transform=ax.get_xaxis_transform(),
     )
     ax.set_xticks(centers)
     ax.set_xticklabels(
