@@ -191,6 +191,21 @@ def group_references(pairs):
 # === Tokenizers ===
 
 
+def _check_reserved(vocabulary):
+    if list(vocabulary[:4]) != RESERVED_TOKENS:
+        raise ValueError(
+            f"vocabulary must start with {RESERVED_TOKENS}; got "
+            f"{list(vocabulary[:4])}."
+        )
+
+
+def _check_kind(kind):
+    if kind not in TOKENIZER_KINDS:
+        raise ValueError(
+            f"Unknown tokenizer kind {kind!r}; valid: {TOKENIZER_KINDS}."
+        )
+
+
 class CharacterTokenizer(keras.layers.Layer):
     """One token per Unicode character (spaces included), in-graph.
 
@@ -200,11 +215,7 @@ class CharacterTokenizer(keras.layers.Layer):
 
     def __init__(self, vocabulary, lowercase=False, **kwargs):
         super().__init__(**kwargs)
-        if list(vocabulary[:4]) != RESERVED_TOKENS:
-            raise ValueError(
-                f"vocabulary must start with {RESERVED_TOKENS}; got "
-                f"{list(vocabulary[:4])}."
-            )
+        _check_reserved(vocabulary)
         self.vocabulary = list(vocabulary)
         self.lowercase = lowercase
         self._lookup = keras.layers.StringLookup(
@@ -262,15 +273,8 @@ class Tokenizer:
     """
 
     def __init__(self, vocabulary, kind="wordpiece", lowercase=False):
-        if kind not in TOKENIZER_KINDS:
-            raise ValueError(
-                f"Unknown tokenizer kind {kind!r}; valid: {TOKENIZER_KINDS}."
-            )
-        if list(vocabulary[:4]) != RESERVED_TOKENS:
-            raise ValueError(
-                f"vocabulary must start with {RESERVED_TOKENS}; got "
-                f"{list(vocabulary[:4])}."
-            )
+        _check_kind(kind)
+        _check_reserved(vocabulary)
         self.vocabulary = list(vocabulary)
         self.kind = kind
         self.lowercase = lowercase
@@ -290,6 +294,7 @@ class Tokenizer:
         cls, texts, kind="wordpiece", vocabulary_size=8000, lowercase=False
     ):
         """Learns a vocabulary of at most `vocabulary_size` tokens."""
+        _check_kind(kind)
         texts = list(texts)
         if kind == "wordpiece":
             vocabulary = keras_hub.tokenizers.compute_word_piece_vocabulary(
@@ -300,7 +305,7 @@ class Tokenizer:
                 split_on_cjk=True,
                 reserved_tokens=RESERVED_TOKENS,
             )
-        elif kind == "character":
+        else:
             counts = collections.Counter()
             for text in texts:
                 counts.update(text.lower() if lowercase else text)
@@ -308,10 +313,6 @@ class Tokenizer:
             vocabulary = RESERVED_TOKENS + [
                 c for c, _ in counts.most_common(size)
             ]
-        else:
-            raise ValueError(
-                f"Unknown tokenizer kind {kind!r}; valid: {TOKENIZER_KINDS}."
-            )
         return cls(vocabulary, kind=kind, lowercase=lowercase)
 
     @property
