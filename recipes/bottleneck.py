@@ -146,10 +146,13 @@ def load_data(args):
     train = [
         p for p in splits["train"] if length(p[0]) <= args.train_max_length
     ]
-    train = train[: args.train_pairs] if args.train_pairs else train
+    rng = np.random.default_rng(args.seed)
+    if args.train_pairs and len(train) > args.train_pairs:
+        # A random sample: the manythings files are sorted by length.
+        keep = sorted(rng.choice(len(train), args.train_pairs, replace=False))
+        train = [train[i] for i in keep]
     dev = [p for p in splits["dev"] if length(p[0]) <= args.train_max_length]
     # Long sentences are rare: keep every long test pair, sample the rest.
-    rng = np.random.default_rng(args.seed)
     test = [p for p in splits["test"] if length(p[0]) <= args.test_max_length]
     long = [p for p in test if length(p[0]) > args.train_max_length]
     short = [p for p in test if length(p[0]) <= args.train_max_length]
