@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import sys
 import time
 
@@ -251,6 +252,11 @@ def main(argv=None):
     # Fit: resumable, time-budgeted, early-stopped on dev loss.
     train_tokens = int(np.sum(train_ids[1].row_lengths()) + len(train_pairs))
     batches = int(train_data.cardinality())
+    if not args.resume:
+        # A fresh run must not pick up an earlier run's checkpoint or clock.
+        shutil.rmtree(out("backup"), ignore_errors=True)
+        if os.path.exists(out("train_state.json")):
+            os.remove(out("train_state.json"))
     budget = training.TimeBudget(
         args.max_minutes or None, state_path=out("train_state.json")
     )
@@ -270,13 +276,6 @@ def main(argv=None):
         budget,
         throughput,
     ]
-    if not args.resume and os.path.exists(out("backup")):
-        import shutil
-
-        shutil.rmtree(out("backup"))
-    if not args.resume and os.path.exists(out("train_state.json")):
-        os.remove(out("train_state.json"))
-        budget.spent = 0.0
     history = model.fit(
         train_data,
         validation_data=dev_data,
