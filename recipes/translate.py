@@ -131,6 +131,13 @@ def parse_args(argv=None):
         help="default: character for zh/ja, wordpiece otherwise",
     )
     parser.add_argument(
+        "--precision",
+        choices=training.PRECISIONS,
+        default="auto",
+        help="Keras dtype policy; auto: mixed_bfloat16 on a CPU with native "
+        "bfloat16 (AMX, AVX512-BF16), else float32",
+    )
+    parser.add_argument(
         "--patience",
         type=int,
         default=3,
@@ -182,6 +189,13 @@ def model_config(args, source_size, target_size):
 
 def main(argv=None):
     args = parse_args(argv)
+    precision = training.resolve_precision(args.precision)
+    # Set for this run only: tests call main() in-process.
+    with training.global_dtype_policy(precision):
+        return run(args, precision, argv)
+
+
+def run(args, precision, argv=None):
     wall_start = time.perf_counter()
     os.makedirs(args.output_dir, exist_ok=True)
     keras.utils.set_random_seed(args.seed)
@@ -247,7 +261,10 @@ def main(argv=None):
         ),
         loss=training.masked_loss(),
     )
-    print(f"model: {args.model}, {model.count_params():,} parameters")
+    print(
+        f"model: {args.model}, {model.count_params():,} parameters, "
+        f"{precision}"
+    )
 
     # Fit: resumable, time-budgeted, early-stopped on dev loss.
     train_tokens = int(np.sum(train_ids[1].row_lengths()) + len(train_pairs))
@@ -356,6 +373,7 @@ def main(argv=None):
             "target_tokens_per_second": throughput.tokens_per_second,
             "best_dev_loss": min(dev_losses) if dev_losses else None,
             "parameters": model.count_params(),
+            "precision": precision,
         },
         "samples": sample_rows,
         "config": {**vars(args), "model_config": config},

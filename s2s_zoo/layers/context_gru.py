@@ -105,24 +105,34 @@ class ContextGRUCell(keras.layers.Layer):
         )
         self.built = True
 
+    def _weight(self, variable):
+        # These methods are also called outside `__call__` (by decoding
+        # loops), where Keras does not autocast variables; under a mixed
+        # policy (e.g. "mixed_bfloat16") cast them by hand. A no-op in
+        # float32.
+        return ops.cast(variable, self.compute_dtype)
+
     def project_inputs(self, inputs):
         """`W x + b` for any leading shape: `(..., input_dim) -> (..., 3n)`."""
-        return ops.matmul(inputs, self.kernel) + self.bias
+        return ops.matmul(inputs, self._weight(self.kernel)) + self._weight(
+            self.bias
+        )
 
     def project_context(self, context):
         """`C c`: `(..., context_dim) -> (..., 3n)`."""
-        return ops.matmul(context, self.context_kernel)
+        return ops.matmul(context, self._weight(self.context_kernel))
 
     def step(self, projected_inputs, projected_context, state):
         """One update from pre-projected inputs and context."""
         n = self.units
         x_z, x_r, x_h = ops.split(projected_inputs, 3, axis=-1)
         c_z, c_r, c_h = ops.split(projected_context, 3, axis=-1)
-        u_zr = ops.matmul(state, self.recurrent_kernel[:, : 2 * n])
+        recurrent_kernel = self._weight(self.recurrent_kernel)
+        u_zr = ops.matmul(state, recurrent_kernel[:, : 2 * n])
         u_z, u_r = ops.split(u_zr, 2, axis=-1)
         z = ops.sigmoid(x_z + c_z + u_z)
         r = ops.sigmoid(x_r + c_r + u_r)
-        u_h = self.recurrent_kernel[:, 2 * n :]
+        u_h = recurrent_kernel[:, 2 * n :]
         if self.reset_mode == "before":
             candidate = ops.tanh(x_h + c_h + ops.matmul(r * state, u_h))
         else:

@@ -88,6 +88,8 @@ class RNNSearchDecoder(ExplicitMaskLayer):
         values: `(batch_size, T_x, 2n)`, the annotations `h_j`.
         keys: `attention.precompute_keys(values)`.
         source_mask: bool `(batch_size, T_x)`, the source padding mask.
+        projected_values: Optional `project_values(values)`; computed when
+            omitted.
 
     Returns:
         `(logits, weights)`: `(batch_size, T_y, K_y)` and
@@ -165,14 +167,25 @@ class RNNSearchDecoder(ExplicitMaskLayer):
         self.deep_output.build()
         self.built = True
 
-    def _advance(self, projected_inputs, state, values, keys, source_mask):
-        # Alignment with the PREVIOUS state, then the update that reads c_i.
-        context, weights = self.attention(
-            state, values, keys=keys, value_mask=source_mask
+    def project_values(self, values):
+        """`C h_j` for every annotation, once per sentence.
+
+        The context enters the GRU only through `C c_i`, and
+        `C c_i = C sum_j alpha_ij h_j = sum_j alpha_ij (C h_j)`. Projecting
+        the `T_x` annotations once replaces a `(2n x 3n)` matmul at every
+        target step by a `T_x`-term weighted sum: the same model, a third
+        of the decoder loop's work at the recipe's sizes.
+        """
+        return self.cell.project_context(values)
+
+    def _advance(self, projected_inputs, state, projected_values, keys, mask):
+        # Alignment with the PREVIOUS state, then the update that reads c_i
+        # (as `C c_i`, the weighted sum of the projected annotations).
+        projected_context, weights = self.attention(
+            state, projected_values, keys=keys, value_mask=mask
         )
-        projected_context = self.cell.project_context(context)
         new_state = self.cell.step(projected_inputs, projected_context, state)
-        return new_state, context, weights
+        return new_state, weights
 
     def _readout(
         self, previous_state, new_state, embedded, context, training=None
@@ -182,45 +195,72 @@ class RNNSearchDecoder(ExplicitMaskLayer):
         )
         return self.deep_output([state, embedded, context], training=training)
 
-    def call(self, token_ids, state, values, keys, source_mask, training=None):
+    def call(
+        self,
+        token_ids,
+        state,
+        values,
+        keys,
+        source_mask,
+        projected_values=None,
+        training=None,
+    ):
         embedded = self.embedding_dropout(
             self.embedding(token_ids), training=training
         )  # (batch_size, T_y, m)
-        # W x + b for all positions at once, outside the time loop.
+        # W x + b for all positions, and C h_j for all annotations, at once,
+        # outside the time loop.
         projected = self.cell.project_inputs(embedded)
+        if projected_values is None:
+            projected_values = self.project_values(values)
 
         def body(previous_state, projected_t):
-            new_state, context, weights = self._advance(
-                projected_t, previous_state, values, keys, source_mask
+            new_state, weights = self._advance(
+                projected_t, previous_state, projected_values, keys, source_mask
             )
-            return new_state, (previous_state, context, weights)
+            return new_state, (previous_state, weights)
 
         initial_outputs = (
             state,
-            ops.zeros_like(values[:, 0]),
             ops.zeros_like(ops.cast(source_mask, state.dtype)),
         )
         _, new_states, outputs = scan_time(
             body, state, projected, initial_outputs
         )
-        previous_states, contexts, weights = outputs
+        previous_states, weights = outputs
+        # Every c_i at once: (batch_size, T_y, T_x) @ (batch_size, T_x, 2n).
+        contexts = ops.matmul(weights, values)
         logits = self._readout(
             previous_states, new_states, embedded, contexts, training=training
         )
         return logits, weights
 
-    def step(self, token_ids, state, values, keys, source_mask):
+    def step(
+        self, token_ids, state, values, keys, source_mask, projected_values=None
+    ):
         """One target position: `(logits, new_state, weights)`."""
         embedded = self.embedding(token_ids)  # (batch_size, m)
         projected = self.cell.project_inputs(embedded)
-        new_state, context, weights = self._advance(
-            projected, state, values, keys, source_mask
+        if projected_values is None:
+            projected_values = self.project_values(values)
+        new_state, weights = self._advance(
+            projected, state, projected_values, keys, source_mask
+        )
+        context = ops.squeeze(
+            ops.matmul(ops.expand_dims(weights, 1), values), 1
         )
         logits = self._readout(state, new_state, embedded, context)
         return logits, new_state, weights
 
     def compute_output_spec(
-        self, token_ids, state, values, keys, source_mask, training=None
+        self,
+        token_ids,
+        state,
+        values,
+        keys,
+        source_mask,
+        projected_values=None,
+        training=None,
     ):
         batch_size, time_y = token_ids.shape[0], token_ids.shape[1]
         return (
@@ -385,8 +425,19 @@ class RNNSearch(Seq2SeqModel):
         return state, memory
 
     def encode(self, encoder_token_ids):
-        """Returns `(s_0, memory)`; memory holds annotations, keys, mask."""
-        return self._encode(ops.convert_to_tensor(encoder_token_ids, "int32"))
+        """Returns `(s_0, memory)`.
+
+        Memory holds the annotations, the attention keys, the source mask
+        and `C h_j` (`RNNSearchDecoder.project_values`), all computed once
+        per sentence.
+        """
+        state, memory = self._encode(
+            ops.convert_to_tensor(encoder_token_ids, "int32")
+        )
+        memory["projected_values"] = self.decoder.project_values(
+            memory["values"]
+        )
+        return state, memory
 
     def decode_step(self, token_ids, state, memory):
         return self.decoder.step(token_ids, state, **memory)
