@@ -128,9 +128,11 @@ class RNNEncoderDecoderDecoder(ExplicitMaskLayer):
             embedded = embedded * ops.cast(keep, embedded.dtype)[..., None]
         return embedded
 
-    def call(self, token_ids, state, summary, projected_summary):
+    def call(self, token_ids, state, summary, projected_summary=None):
         embedded = self.embed(token_ids)  # (batch_size, T_y, m)
         projected = self.cell.project_inputs(embedded)
+        if projected_summary is None:
+            projected_summary = self.cell.project_context(summary)
 
         def body(previous_state, projected_t):
             new_state = self.cell.step(
@@ -144,14 +146,18 @@ class RNNEncoderDecoderDecoder(ExplicitMaskLayer):
         )
         return self.deep_output([states, embedded, summary])
 
-    def step(self, token_ids, state, summary, projected_summary):
+    def step(self, token_ids, state, summary, projected_summary=None):
         """One target position: `(logits, new_state)`."""
         embedded = self.embed(token_ids)
         projected = self.cell.project_inputs(embedded)
+        if projected_summary is None:
+            projected_summary = self.cell.project_context(summary)
         new_state = self.cell.step(projected, projected_summary, state)
         return self.deep_output([new_state, embedded, summary]), new_state
 
-    def compute_output_spec(self, token_ids, state, summary, projected_summary):
+    def compute_output_spec(
+        self, token_ids, state, summary, projected_summary=None
+    ):
         return keras.KerasTensor(
             (*token_ids.shape, self.vocabulary_size), self.compute_dtype
         )
@@ -279,15 +285,20 @@ class RNNEncoderDecoder(Seq2SeqModel):
         _, last_state = self.encoder(embedded, mask=mask)
         summary = self.summary(last_state)  # c = tanh(V h_N)
         state = self.initial_state(summary)  # h'_0 = tanh(V' c)
-        memory = {
-            "summary": summary,
-            "projected_summary": self.decoder.cell.project_context(summary),
-        }
-        return state, memory
+        return state, {"summary": summary}
 
     def encode(self, encoder_token_ids):
         """Returns `(h'_0, memory)`; memory holds `c` and `C c`."""
-        return self._encode(ops.convert_to_tensor(encoder_token_ids, "int32"))
+        state, memory = self._encode(
+            ops.convert_to_tensor(encoder_token_ids, "int32")
+        )
+        # C c once per sentence, not at every decoding step. (In the
+        # functional graph the decoder layer computes it, inside its own
+        # call, where Keras tracks and autocasts the weight.)
+        memory["projected_summary"] = self.decoder.cell.project_context(
+            memory["summary"]
+        )
+        return state, memory
 
     def decode_step(self, token_ids, state, memory):
         logits, state = self.decoder.step(token_ids, state, **memory)

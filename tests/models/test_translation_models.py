@@ -117,6 +117,31 @@ def test_bahdanau_alignment_uses_the_state_before_the_update():
     np.testing.assert_allclose(weights_a, direct, rtol=1e-6)
 
 
+def test_bahdanau_decoder_equals_the_paper_loop_with_explicit_context():
+    # The decoder feeds the GRU sum_j alpha_ij (C h_j) instead of C c_i;
+    # written out as in the paper (c_i first, then C c_i), the logits agree.
+    model = build_bahdanau()
+    decoder = model.decoder
+    state, memory = model._encode(SOURCE)
+    embedded = decoder.embedding(DECODER_INPUT)
+    logits = []
+    for t in range(DECODER_INPUT.shape[1]):
+        context, _ = decoder.attention(
+            state, memory["values"], value_mask=memory["source_mask"]
+        )
+        new_state = decoder.cell(embedded[:, t], context, state)
+        logits.append(
+            decoder.deep_output([state, embedded[:, t], context])
+        )  # readout from s_{i-1} (Appendix A.2.2)
+        state = new_state
+    np.testing.assert_allclose(
+        model(inputs(), training=False),
+        np.stack(logits, 1),
+        rtol=1e-5,
+        atol=1e-5,
+    )
+
+
 def test_bahdanau_teacher_forced_alignment_ignores_the_current_word():
     model = build_bahdanau()
     _, weights = step_by_step_logits(model, SOURCE, DECODER_INPUT)
@@ -261,3 +286,31 @@ def test_registry_sweep_fit_save_reload(name, tmp_path):
         reloaded.generate(SOURCE, max_length=5, beam_width=2).token_ids,
         model.generate(SOURCE, max_length=5, beam_width=2).token_ids,
     )
+
+
+@pytest.mark.parametrize("name", ["bahdanau_attention", "rnn_encoder_decoder"])
+def test_mixed_bfloat16_trains_and_decodes(name):
+    # Decoding calls the custom cells outside __call__, where Keras does not
+    # autocast variables; the cells cast them to the compute dtype.
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        model = build(name)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    assert model.decoder.compute_dtype == "bfloat16"
+    model.compile(
+        optimizer="adam",
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    model.train_on_batch(inputs(), DECODER_INPUT)
+    expected = model(inputs(), training=False)
+    logits, _ = step_by_step_logits(model, SOURCE, DECODER_INPUT)
+    np.testing.assert_allclose(
+        logits.astype("float32"),
+        np.asarray(expected, "float32"),
+        atol=2e-2,
+    )
+    output = model.generate(SOURCE, beam_width=2, length_penalty=1.0)
+    assert output.scores.dtype == "float32"
+    assert np.all(np.isfinite(output.scores))
