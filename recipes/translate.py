@@ -138,10 +138,17 @@ def parse_args(argv=None):
         "bfloat16 (AMX, AVX512-BF16), else float32",
     )
     parser.add_argument(
+        "--select-on",
+        choices=("bleu", "loss"),
+        default="bleu",
+        help="dev figure that picks the kept epoch and stops training: "
+        "greedy-search BLEU (default) or loss",
+    )
+    parser.add_argument(
         "--patience",
         type=int,
         default=3,
-        help="epochs without a better dev loss before stopping",
+        help="epochs without a better dev figure before stopping",
     )
     parser.add_argument(
         "--set",
@@ -262,8 +269,7 @@ def run(args, precision, argv=None):
         loss=training.masked_loss(),
     )
     print(
-        f"model: {args.model}, {model.count_params():,} parameters, "
-        f"{precision}"
+        f"model: {args.model}, {model.count_params():,} parameters, {precision}"
     )
 
     # Fit: resumable, time-budgeted, early-stopped on dev loss.
@@ -278,10 +284,28 @@ def run(args, precision, argv=None):
         args.max_minutes or None, state_path=out("train_state.json")
     )
     throughput = training.Throughput(train_tokens, batches)
-    callbacks = [
-        keras.callbacks.BackupAndRestore(out("backup")),
+    callbacks = [keras.callbacks.BackupAndRestore(out("backup"))]
+    if args.select_on == "bleu":
+        # Before every callback that reads the epoch logs.
+        dev_sources, dev_references = text.group_references(splits["dev"])
+        callbacks.append(
+            training.DevBleu(
+                export.Translator(
+                    model,
+                    source_tok,
+                    target_tok,
+                    beam_width=1,
+                    max_source_length=args.max_length * 2,
+                ),
+                dev_sources,
+                dev_references,
+                args.batch_size,
+            )
+        )
+    callbacks += [
         keras.callbacks.EarlyStopping(
-            monitor="val_loss",
+            monitor="val_bleu" if args.select_on == "bleu" else "val_loss",
+            mode="max" if args.select_on == "bleu" else "min",
             patience=args.patience,
             restore_best_weights=True,
         ),
@@ -303,6 +327,7 @@ def run(args, precision, argv=None):
     )
     export.save_keras(model, out("model.keras"))
     dev_losses = history.history.get("val_loss", [])
+    dev_bleus = history.history.get("val_bleu", [])
 
     # Evaluate on test through the exported path: strings in, strings out.
     translator = export.Translator(
@@ -372,6 +397,8 @@ def run(args, precision, argv=None):
             "stopped_by_time_budget": budget.stopped_early,
             "target_tokens_per_second": throughput.tokens_per_second,
             "best_dev_loss": min(dev_losses) if dev_losses else None,
+            "best_dev_bleu": max(dev_bleus) if dev_bleus else None,
+            "selected_on": f"dev {args.select_on}",
             "parameters": model.count_params(),
             "precision": precision,
         },

@@ -1,0 +1,104 @@
+"""Training helpers: losses, precision choice, dtype policy scope."""
+
+import keras
+import numpy as np
+import pytest
+
+from s2s_zoo import training
+
+LOGITS = np.array(
+    [[[2.0, 0.0, 1.0], [0.5, 0.5, 3.0], [1.0, 2.0, 3.0]]], "float32"
+)
+TARGETS = np.array([[2, 1, 0]], "int32")  # the last position is padding
+
+
+def log_softmax(x):
+    x = x - x.max(-1, keepdims=True)
+    return x - np.log(np.exp(x).sum(-1, keepdims=True))
+
+
+def test_unsmoothed_loss_is_the_mean_over_real_tokens():
+    logp = log_softmax(LOGITS[0])
+    expected = -(logp[0, 2] + logp[1, 1]) / 2
+    loss = training.masked_loss()(TARGETS, LOGITS)
+    assert float(loss) == pytest.approx(expected, rel=1e-6)
+
+
+def test_smoothed_loss_matches_the_smoothed_target_distribution():
+    eps = 0.1
+    logp = log_softmax(LOGITS[0])
+    # Target: 1 - eps + eps/K on the gold token, eps/K elsewhere.
+    per_token = []
+    for t, gold in enumerate([2, 1]):
+        target = np.full(3, eps / 3)
+        target[gold] += 1 - eps
+        per_token.append(-(target * logp[t]).sum())
+    loss = training.masked_loss(label_smoothing=eps)(TARGETS, LOGITS)
+    assert float(loss) == pytest.approx(np.mean(per_token), rel=1e-6)
+    # eps = 0 is the plain loss.
+    plain = training.SmoothedTokenCrossentropy(0.0)(TARGETS, LOGITS)
+    assert float(plain) == pytest.approx(
+        float(training.masked_loss()(TARGETS, LOGITS)), rel=1e-6
+    )
+
+
+def test_smoothed_loss_of_padding_only_is_zero_and_config_round_trips():
+    loss = training.SmoothedTokenCrossentropy(0.2)
+    assert float(loss(np.zeros((1, 3), "int32"), LOGITS)) == 0.0
+    clone = training.SmoothedTokenCrossentropy.from_config(loss.get_config())
+    assert clone.label_smoothing == 0.2
+    with pytest.raises(
+        ValueError, match=r"label_smoothing must be in \[0, 1\)"
+    ):
+        training.SmoothedTokenCrossentropy(1.0)
+
+
+def write_cpuinfo(tmp_path, flags):
+    path = tmp_path / "cpuinfo"
+    path.write_text(
+        "processor\t: 0\nmodel name\t: Test CPU\n"
+        f"flags\t\t: fpu sse2 avx2 {flags}\n\n"
+    )
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "flags, expected",
+    [
+        ("avx512f amx_tile amx_bf16", True),
+        ("avx512f avx512_bf16", True),
+        ("avx512f avx512_vnni", False),
+    ],
+)
+def test_native_bfloat16_is_read_from_cpu_flags(tmp_path, flags, expected):
+    path = write_cpuinfo(tmp_path, flags)
+    assert training.cpu_has_native_bfloat16(path) is expected
+
+
+def test_native_bfloat16_is_false_without_cpuinfo(tmp_path):
+    assert not training.cpu_has_native_bfloat16(str(tmp_path / "missing"))
+
+
+def test_resolve_precision(tmp_path, monkeypatch):
+    import tensorflow as tf
+
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind: [])
+    amx = write_cpuinfo(tmp_path, "amx_bf16")
+    assert training.resolve_precision("auto", amx) == "mixed_bfloat16"
+    old = tmp_path / "old"
+    old.mkdir()
+    assert training.resolve_precision("auto", write_cpuinfo(old, "")) == (
+        "float32"
+    )
+    assert training.resolve_precision("float32", amx) == "float32"
+    with pytest.raises(ValueError, match="precision must be one of auto, "):
+        training.resolve_precision("fp8")
+
+
+def test_global_dtype_policy_is_restored_after_an_error():
+    before = keras.config.dtype_policy().name
+    with pytest.raises(RuntimeError):
+        with training.global_dtype_policy("mixed_bfloat16"):
+            assert keras.config.dtype_policy().name == "mixed_bfloat16"
+            raise RuntimeError
+    assert keras.config.dtype_policy().name == before
