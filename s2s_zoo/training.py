@@ -35,6 +35,12 @@ class TimeBudget(keras.callbacks.Callback):
     def _elapsed(self):
         return self.spent + (time.perf_counter() - self._start)
 
+    def fraction_spent(self):
+        """Share of the budget spent so far, in [0, 1]; 0 without a budget."""
+        if self.max_seconds is None or not hasattr(self, "_start"):
+            return 0.0
+        return min(1.0, self._elapsed() / self.max_seconds)
+
     def on_train_begin(self, logs=None):
         self._start = time.perf_counter()
 
@@ -52,6 +58,47 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self.spent = self._elapsed()
+
+
+class BudgetDecay(keras.callbacks.Callback):
+    """Anneals the learning rate linearly to `min_lr` by the end of a budget.
+
+    The rate stays at `peak` for the first `start` share of the time budget,
+    then falls linearly with the time spent, reaching `min_lr` when the
+    budget runs out, so a time-budgeted run ends annealed however many
+    epochs fit (linear decay to zero is the schedule Li et al. 2020,
+    "Budgeted Training", found best under a fixed budget). It reads the
+    clock of a `TimeBudget`, so a resumed run continues the schedule.
+
+    Args:
+        budget (TimeBudget): Whose `max_minutes` must be set.
+        peak (float): The learning rate before the decay.
+        start (float): Share of the budget before the decay starts.
+        min_lr (float): The rate at the end of the budget.
+    """
+
+    def __init__(self, budget, peak, start=0.5, min_lr=1e-5):
+        super().__init__()
+        if budget.max_seconds is None:
+            raise ValueError("BudgetDecay needs a TimeBudget with a limit.")
+        if not 0 <= start < 1:
+            raise ValueError(f"start must be in [0, 1); received {start!r}.")
+        self.budget = budget
+        self.peak = peak
+        self.start = start
+        self.min_lr = min_lr
+
+    def rate(self, fraction):
+        """The learning rate after `fraction` of the budget."""
+        if fraction <= self.start:
+            return self.peak
+        left = (1.0 - fraction) / (1.0 - self.start)
+        return self.min_lr + (self.peak - self.min_lr) * max(left, 0.0)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.model.optimizer.learning_rate.assign(
+            self.rate(self.budget.fraction_spent())
+        )
 
 
 class Throughput(keras.callbacks.Callback):

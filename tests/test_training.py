@@ -102,3 +102,27 @@ def test_global_dtype_policy_is_restored_after_an_error():
             assert keras.config.dtype_policy().name == "mixed_bfloat16"
             raise RuntimeError
     assert keras.config.dtype_policy().name == before
+
+
+def test_budget_decay_is_flat_then_linear_to_the_floor():
+    budget = training.TimeBudget(10.0)
+    decay = training.BudgetDecay(budget, peak=1e-3, start=0.5, min_lr=1e-5)
+    assert decay.rate(0.0) == decay.rate(0.5) == 1e-3
+    # Halfway through the decay: halfway between peak and floor.
+    assert decay.rate(0.75) == pytest.approx((1e-3 + 1e-5) / 2)
+    assert decay.rate(1.0) == pytest.approx(1e-5)
+    with pytest.raises(ValueError, match="needs a TimeBudget with a limit"):
+        training.BudgetDecay(training.TimeBudget(None), peak=1e-3)
+
+
+def test_budget_decay_sets_the_optimizer_rate_from_the_budget_clock():
+    budget = training.TimeBudget(10.0)
+    budget.spent = 450.0  # 3/4 of 10 minutes, as after a resume
+    decay = training.BudgetDecay(budget, peak=1e-3, start=0.5, min_lr=0.0)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+    decay.set_model(model)
+    budget.on_train_begin()
+    decay.on_train_batch_begin(0)
+    rate = float(model.optimizer.learning_rate.numpy())
+    assert rate == pytest.approx(0.5e-3, rel=1e-3)
