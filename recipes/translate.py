@@ -101,6 +101,12 @@ def parse_args(argv=None):
         "--learning-rate", type=float, default=1.5e-3, help="Adam learning rate"
     )
     parser.add_argument(
+        "--label-smoothing",
+        type=float,
+        default=0.0,
+        help="label smoothing of the training loss (0: off)",
+    )
+    parser.add_argument(
         "--decay-start",
         type=float,
         default=0.5,
@@ -274,7 +280,7 @@ def run(args, precision, argv=None):
         optimizer=keras.optimizers.Adam(
             args.learning_rate, global_clipnorm=1.0
         ),
-        loss=training.masked_loss(),
+        loss=training.masked_loss(args.label_smoothing),
     )
     print(
         f"model: {args.model}, {model.count_params():,} parameters, {precision}"
