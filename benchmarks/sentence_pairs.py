@@ -17,9 +17,21 @@ from the official train file (the test file is not in the shared data),
 SICK official TRAIN / TRIAL / TEST. No pretrained vectors: embeddings are
 random and trained. Word-overlap features are on for every model.
 
+Every (task, model) pair is trained once per seed (`--seeds`, default
+1 2 3) and the tables show the mean ± std over seeds: on MSRP's 408 test
+pairs one pair is 0.25 points, so a single seed cannot rank the models.
+
 Usage (one core, in the background):
     TF_NUM_INTEROP_THREADS=1 TF_NUM_INTRAOP_THREADS=1 \\
         nohup python benchmarks/sentence_pairs.py > /tmp/abcnn_bench.log 2>&1 &
+
+On two cores, run subsets side by side, then assemble the report from the
+finished runs (`--reuse` takes a run whose metrics.json has the same
+config instead of training it again):
+    export TF_NUM_INTEROP_THREADS=1 TF_NUM_INTRAOP_THREADS=1
+    python benchmarks/sentence_pairs.py --tasks wikiqa &
+    python benchmarks/sentence_pairs.py --tasks msrp sick &
+    wait; python benchmarks/sentence_pairs.py --reuse
 """
 
 import argparse
@@ -34,6 +46,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -54,11 +67,13 @@ COMMON = {
     "batch_size": 32,
     "optimizer": "adam",
     "learning_rate": 0.001,
-    "seed": 1,
     "export": False,
     "heatmap_pairs": 0,
     "model_config": {"embedding_dim": 100, "num_blocks": 2, "dropout": 0.5},
 }
+
+# What the recipe selects on, per task (its SELECTION_METRIC).
+SELECTION = {"wikiqa": "map", "msrp": "accuracy", "sick": "accuracy"}
 
 # Yin et al. 2016, ABCNN-3 two-conv, test sets, word2vec + extra features.
 PAPER = {"wikiqa_map": 0.6921, "msrp_accuracy": 0.789, "sick_accuracy": 0.862}
@@ -98,30 +113,73 @@ def _pct(value):
     return f"{100 * value:.1f}"
 
 
+def _cell(aggregate, split, metric, percent):
+    """`mean` or `mean ± std` over seeds of one figure."""
+    mean = aggregate[split][metric]
+    std = aggregate.get(f"{split}_std", {}).get(metric)
+    if percent:
+        text = _pct(mean)
+        return text if std is None else f"{text} ± {_pct(std)}"
+    return f"{mean:.4f}" if std is None else f"{mean:.4f} ± {std:.4f}"
+
+
 def _row(results, model):
-    by_task = {r["task"]: r for r in results if r["model"] == model}
+    by_task = {r["task"]: r for r in aggregate(results) if r["model"] == model}
     cells = []
     w = by_task.get("wikiqa")
     cells += (
-        [f"{w['dev']['map']:.4f}", f"{w['dev']['mrr']:.4f}"] if w else ["", ""]
+        [_cell(w, "dev", "map", False), _cell(w, "dev", "mrr", False)]
+        if w
+        else ["", ""]
     )
     m = by_task.get("msrp")
     cells += (
         [
-            _pct(m["dev"]["accuracy"]),
-            _pct(m["test"]["accuracy"]),
-            _pct(m["test"]["f1"]),
+            _cell(m, "dev", "accuracy", True),
+            _cell(m, "test", "accuracy", True),
+            _cell(m, "test", "f1", True),
         ]
         if m
         else ["", "", ""]
     )
     s = by_task.get("sick")
     cells += (
-        [_pct(s["dev"]["accuracy"]), _pct(s["test"]["accuracy"])]
+        [_cell(s, "dev", "accuracy", True), _cell(s, "test", "accuracy", True)]
         if s
         else ["", ""]
     )
     return cells
+
+
+def aggregate(results):
+    """Means (and, over several seeds, sample std) per task and model.
+
+    Returns one dict per (task, model) in first-seen order, shaped like a
+    single run's result: `dev`/`test` hold the means, `dev_std`/`test_std`
+    the standard deviations when there is more than one seed.
+    """
+    groups = {}
+    for r in results:
+        groups.setdefault((r["task"], r["model"]), []).append(r)
+    out = []
+    for (task, model), runs in groups.items():
+        row = {"task": task, "model": model, "seeds": len(runs)}
+        for split in ("dev", "test"):
+            if not all(split in r for r in runs):
+                continue
+            metrics = [
+                k
+                for k, v in runs[0][split].items()
+                if isinstance(v, float) and k != "pairs"
+            ]
+            values = {k: np.array([r[split][k] for r in runs]) for k in metrics}
+            row[split] = {k: float(v.mean()) for k, v in values.items()}
+            if len(runs) > 1:
+                row[f"{split}_std"] = {
+                    k: float(v.std(ddof=1)) for k, v in values.items()
+                }
+        out.append(row)
+    return out
 
 
 HEADER = (
@@ -144,8 +202,10 @@ def table(results, models):
 
 
 def checks(results):
+    """The issue's aims, on the means over seeds."""
+
     def get(task, model, split, metric):
-        for r in results:
+        for r in aggregate(results):
             if r["task"] == task and r["model"] == model:
                 return r[split][metric]
         return None
@@ -185,14 +245,19 @@ def markdown(report):
         f"TensorFlow {report['machine']['tensorflow']}, "
         f"Keras {report['machine']['keras']}, "
         f"Python {report['machine']['python']}",
-        f"- Wall clock: {report['seconds'] / 60:.1f} min",
+        f"- Time: {report['run_seconds'] / 60:.1f} min of training and "
+        f"evaluation, summed over the {len(report['results'])} runs (one "
+        "core each)",
         "",
         "## Results",
         "",
         "MAP / MRR on the WikiQA dev questions that have a correct answer "
         "(the test split is not in the shared data); MSRP dev/test carved "
         "80/10/10 from the official train file; SICK official TRIAL (dev) "
-        "and TEST. Accuracy and F1 in %. Best dev epoch selected. No "
+        "and TEST. Accuracy and F1 in %. Best dev epoch selected. Each "
+        f"cell is the mean ± sample standard deviation over "
+        f"{len(report['seeds'])} seeds ({', '.join(map(str, report['seeds']))})"
+        ": initialisation and batch order change, the splits do not. No "
         "pretrained vectors (the paper used word2vec); word-overlap "
         "features on.",
         "",
@@ -217,12 +282,17 @@ def markdown(report):
         "",
         "## Per run",
         "",
-        "| task | model | best epoch / epochs | train pairs | seconds |",
-        "|---|---|---|---|---|",
+        "| task | model | seed | selected on dev | dev | test "
+        "| best epoch / epochs | train pairs | seconds |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in report["results"]:
+        metric = SELECTION[r["task"]]
+        test = r.get("test", {}).get(metric)
         lines.append(
-            f"| {r['task']} | {r['model']} | {r['best_epoch']} / "
+            f"| {r['task']} | {r['model']} | {r['seed']} | {metric} | "
+            f"{r['dev'][metric]:.4f} | "
+            f"{'' if test is None else f'{test:.4f}'} | {r['best_epoch']} / "
             f"{len(r['history'])} | {r['train_pairs']} | {r['seconds']} |"
         )
     return "\n".join(lines) + "\n"
@@ -247,7 +317,7 @@ def update_model_card(path, report, model):
             f"Measured by `{report['command']}` on {report['date']} "
             f"({report['machine']['cpu']}, TF intra-op threads "
             f"{report['machine']['intra_op_threads']}; "
-            f"{report['seconds'] / 60:.1f} min for the whole benchmark). "
+            f"{report['run_seconds'] / 60:.1f} min summed over all runs). "
             "No pretrained vectors, word-overlap features on; see "
             "[the benchmark page](../benchmarks.md#sentence-pairs) for all "
             "models and settings.",
@@ -265,10 +335,42 @@ def update_model_card(path, report, model):
     os.replace(tmp, path)
 
 
+def _finished_run(output_dir, config, recipe):
+    """A run's metrics.json if it finished with exactly `config`."""
+    path = os.path.join(output_dir, "metrics.json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        metrics = json.load(f)
+    full = {**recipe.CONFIG, **config}
+    expected = {k: v for k, v in full.items() if k != "model_config"}
+    if metrics.get("config") != json.loads(json.dumps(expected)):
+        return None
+    if metrics.get("model_config", {}) | full["model_config"] != metrics.get(
+        "model_config"
+    ):
+        return None
+    return metrics
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=list(MODELS))
     parser.add_argument("--tasks", nargs="+", default=list(TASKS))
+    parser.add_argument(
+        "--seeds",
+        nargs="+",
+        type=int,
+        default=[1, 2, 3],
+        help="one run per seed; tables show the mean and std over seeds",
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="take a run's figures from its metrics.json in --runs-dir when "
+        "it finished with the same config (to resume an interrupted "
+        "benchmark, or to assemble runs made in parallel)",
+    )
     parser.add_argument(
         "--runs-dir", default=os.path.join(ROOT, "runs", "benchmarks")
     )
@@ -279,30 +381,40 @@ def main(argv=None):
     recipe = _recipe()
     started = time.time()
     results = []
+    keys = (
+        "task",
+        "model",
+        "best_epoch",
+        "dev",
+        "test",
+        "history",
+        "train_pairs",
+        "seconds",
+        "model_config",
+    )
     for task in args.tasks:
         for model in args.models:
-            config = {
-                **COMMON,
-                **SETTINGS[task],
-                "task": task,
-                "model": model,
-                "output_dir": os.path.join(args.runs_dir, f"{task}_{model}"),
-            }
-            print(f"=== {task} / {model}", flush=True)
-            metrics = recipe.main(config)
-            keys = (
-                "task",
-                "model",
-                "best_epoch",
-                "dev",
-                "test",
-                "history",
-                "train_pairs",
-                "seconds",
-                "model_config",
-            )
-            results.append({k: metrics[k] for k in keys if k in metrics})
-            keras.backend.clear_session()
+            for seed in args.seeds:
+                output_dir = os.path.join(
+                    args.runs_dir, f"{task}_{model}_seed{seed}"
+                )
+                config = {
+                    **COMMON,
+                    **SETTINGS[task],
+                    "task": task,
+                    "model": model,
+                    "seed": seed,
+                    "output_dir": output_dir,
+                }
+                metrics = _finished_run(output_dir, config, recipe)
+                if metrics is None or not args.reuse:
+                    print(f"=== {task} / {model} / seed {seed}", flush=True)
+                    metrics = recipe.main(config)
+                    keras.backend.clear_session()
+                else:
+                    print(f"=== {task} / {model} / seed {seed}: reused")
+                result = {k: metrics[k] for k in keys if k in metrics}
+                results.append({**result, "seed": seed})
             print(table(results, args.models), flush=True)
     report = {
         "command": "TF_NUM_INTEROP_THREADS=1 TF_NUM_INTRAOP_THREADS=1 "
@@ -314,7 +426,9 @@ def main(argv=None):
         .isoformat(timespec="seconds"),
         "machine": machine(),
         "seconds": round(time.time() - started, 1),
+        "run_seconds": round(sum(r["seconds"] for r in results), 1),
         "models": args.models,
+        "seeds": args.seeds,
         "tasks": args.tasks,
         "common": COMMON,
         "settings": SETTINGS,
