@@ -46,7 +46,8 @@ def setup(report):
     """Precision, learning-rate schedule and checkpoint choice of a run.
 
     Runs made before an option existed ran what it now calls the other
-    choice: float32, halving on a dev-loss plateau, kept on dev loss.
+    choice: float32, no label smoothing, halving on a dev-loss plateau,
+    kept on dev loss.
     """
     config, training = report["config"], report["training"]
     precision = training.get("precision", "float32")
@@ -55,7 +56,9 @@ def setup(report):
     else:
         schedule = "halved on dev-loss plateau"
     kept = f"kept on dev {config.get('select_on', 'loss')}"
-    return f"{precision}, {schedule}, {kept}"
+    smoothing = config.get("label_smoothing", 0.0)
+    smoothing = f"label smoothing {smoothing}" if smoothing else "no smoothing"
+    return f"{precision}, {smoothing}, {schedule}, {kept}"
 
 
 def table(reports):
@@ -107,7 +110,9 @@ def history(run):
     for row in rows:
         cells = [
             str(int(row["epoch"]) + 1),
-            f"{float(row['learning_rate']):.2e}",
+            f"{float(row['learning_rate']):.2e}"
+            if row.get("learning_rate")
+            else "",
             f"{float(row['loss']):.3f}",
             f"{float(row['val_loss']):.3f}",
         ]

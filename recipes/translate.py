@@ -323,9 +323,6 @@ def run(args, precision, argv=None):
             patience=args.patience,
             restore_best_weights=True,
         ),
-        keras.callbacks.CSVLogger(out("history.csv"), append=args.resume),
-        budget,
-        throughput,
     ]
     if budget.max_seconds is not None:
         # Anneal by the end of the time budget: every halving of the rate
@@ -343,6 +340,12 @@ def run(args, precision, argv=None):
                 monitor="val_loss", factor=0.5, patience=1, min_lr=1e-5
             )
         )
+    # After every callback that adds to the epoch logs.
+    callbacks += [
+        keras.callbacks.CSVLogger(out("history.csv"), append=args.resume),
+        budget,
+        throughput,
+    ]
     history = model.fit(
         train_data,
         validation_data=dev_data,

@@ -100,6 +100,13 @@ class BudgetDecay(keras.callbacks.Callback):
             self.rate(self.budget.fraction_spent())
         )
 
+    def on_epoch_end(self, epoch, logs=None):
+        # For CSVLogger and History, as ReduceLROnPlateau does.
+        if logs is not None:
+            logs["learning_rate"] = float(
+                keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
+            )
+
 
 class Throughput(keras.callbacks.Callback):
     """Measures training throughput in target tokens per second.
