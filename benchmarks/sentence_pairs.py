@@ -346,9 +346,10 @@ def _finished_run(output_dir, config, recipe):
     expected = {k: v for k, v in full.items() if k != "model_config"}
     if metrics.get("config") != json.loads(json.dumps(expected)):
         return None
-    if metrics.get("model_config", {}) | full["model_config"] != metrics.get(
-        "model_config"
-    ):
+    # The saved model_config also holds task defaults and vocabulary
+    # sizes; the benchmark's overrides must all match it.
+    saved = metrics.get("model_config", {})
+    if any(saved.get(k) != v for k, v in full["model_config"].items()):
         return None
     return metrics
 

@@ -5,7 +5,8 @@
 
 Builds the default recipe's model and data exactly as `recipes/translate.py`
 does (bundled Tatoeba zh-en, character / WordPiece vocabularies, batch 128,
-length buckets), warms up on 20 batches (tracing), then times whole epochs
+length buckets, optimizer and loss: the recipe's own `train_tokenizers`
+and `build_model`), warms up on 20 batches (tracing), then times whole epochs
 of `model.fit` without validation and prints target tokens (padding
 excluded, END included) per second. Run it on an idle machine: on a shared
 2-core VM, epochs of the same run differ by up to 40%, so the best epoch is
@@ -27,40 +28,27 @@ sys.path.insert(0, os.path.join(ROOT, "recipes"))
 
 import translate  # noqa: E402
 
-import s2s_zoo  # noqa: E402
 from s2s_zoo import training  # noqa: E402
 from s2s_zoo.data import translation as text  # noqa: E402
 
 
-def measure(precision, epochs, seed=0):
+def measure(precision, epochs):
     args = translate.parse_args([])
     with training.global_dtype_policy(precision):
-        keras.utils.set_random_seed(seed)
-        pairs = text.split_pairs(text.load_pairs(None, "zh", "en"))["train"]
-        source = text.Tokenizer.train(
-            [s for s, _ in pairs], "character", args.source_vocabulary_size
-        )
-        target = text.Tokenizer.train(
-            [t for _, t in pairs], "wordpiece", args.target_vocabulary_size
-        )
+        keras.utils.set_random_seed(args.seed)
+        pairs = text.split_pairs(
+            text.load_pairs(args.data, args.source_lang, args.target_lang)
+        )["train"]
+        source, target = translate.train_tokenizers(args, pairs)
         ids = text.encode_pairs(pairs, source, target, args.max_length)
         data = text.make_dataset(
             *ids,
             args.batch_size,
             shuffle=True,
-            seed=seed,
+            seed=args.seed,
             max_length=args.max_length,
         )
-        config = translate.model_config(
-            args, source.vocabulary_size, target.vocabulary_size
-        )
-        model = s2s_zoo.build(args.model, **config)
-        model.compile(
-            optimizer=keras.optimizers.Adam(
-                args.learning_rate, global_clipnorm=1.0
-            ),
-            loss=training.masked_loss(),
-        )
+        model, _ = translate.build_model(args, source, target)
         tokens = int(np.sum(ids[1].row_lengths()) + len(pairs))
         model.fit(data.take(20), verbose=0)  # trace
         rates = []

@@ -205,6 +205,36 @@ def model_config(args, source_size, target_size):
     return config
 
 
+def train_tokenizers(args, train_pairs):
+    """Source and target tokenizers trained on the training pairs."""
+    source = text.Tokenizer.train(
+        [s for s, _ in train_pairs],
+        args.source_tokenizer or text.default_tokenizer_kind(args.source_lang),
+        args.source_vocabulary_size,
+    )
+    target = text.Tokenizer.train(
+        [t for _, t in train_pairs],
+        args.target_tokenizer or text.default_tokenizer_kind(args.target_lang),
+        args.target_vocabulary_size,
+    )
+    return source, target
+
+
+def build_model(args, source_tok, target_tok):
+    """The compiled model and its config (optimizer and loss of the recipe)."""
+    config = model_config(
+        args, source_tok.vocabulary_size, target_tok.vocabulary_size
+    )
+    model = s2s_zoo.build(args.model, **config)
+    model.compile(
+        optimizer=keras.optimizers.Adam(
+            args.learning_rate, global_clipnorm=1.0
+        ),
+        loss=training.masked_loss(args.label_smoothing),
+    )
+    return model, config
+
+
 ## Main
 
 
@@ -235,18 +265,7 @@ def run(args, precision, argv=None):
         source_tok = text.Tokenizer.load(vocab_dir, "source")
         target_tok = text.Tokenizer.load(vocab_dir, "target")
     else:
-        source_tok = text.Tokenizer.train(
-            [s for s, _ in train_pairs],
-            args.source_tokenizer
-            or text.default_tokenizer_kind(args.source_lang),
-            args.source_vocabulary_size,
-        )
-        target_tok = text.Tokenizer.train(
-            [t for _, t in train_pairs],
-            args.target_tokenizer
-            or text.default_tokenizer_kind(args.target_lang),
-            args.target_vocabulary_size,
-        )
+        source_tok, target_tok = train_tokenizers(args, train_pairs)
         source_tok.save(vocab_dir, "source")
         target_tok.save(vocab_dir, "target")
     print(
@@ -272,16 +291,7 @@ def run(args, precision, argv=None):
     )
 
     # Model.
-    config = model_config(
-        args, source_tok.vocabulary_size, target_tok.vocabulary_size
-    )
-    model = s2s_zoo.build(args.model, **config)
-    model.compile(
-        optimizer=keras.optimizers.Adam(
-            args.learning_rate, global_clipnorm=1.0
-        ),
-        loss=training.masked_loss(args.label_smoothing),
-    )
+    model, config = build_model(args, source_tok, target_tok)
     print(
         f"model: {args.model}, {model.count_params():,} parameters, {precision}"
     )

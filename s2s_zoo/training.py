@@ -104,7 +104,7 @@ class BudgetDecay(keras.callbacks.Callback):
         # For CSVLogger and History, as ReduceLROnPlateau does.
         if logs is not None:
             logs["learning_rate"] = float(
-                keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
+                ops.convert_to_numpy(self.model.optimizer.learning_rate)
             )
 
 
@@ -169,6 +169,8 @@ class DevBleu(keras.callbacks.Callback):
         self.batch_size = batch_size
 
     def on_epoch_end(self, epoch, logs=None):
+        # Imported here: the BLEU metric loads keras_hub, which recipes that
+        # never score translations should not pay for at start-up.
         from s2s_zoo import export
         from s2s_zoo.metrics import translation as metrics
 
