@@ -104,8 +104,12 @@ class AttentionFeatureMap(ExplicitMaskLayer):
     fails loudly when `T_0 != T_1`). Because the weights have a length
     dimension, both sentence lengths must be fixed (known when the layer is
     built). The paper learns two matrices; `share_weights=True` uses one
-    for both sentences, as the authors' released code does, which needs
-    `T_0 == T_1`.
+    for both sentences, as the authors' released code does. That code pads
+    both sentences to one length `T = max(T_0, T_1)` and learns one `W` of
+    shape `(T, d)`; here sentence 0 uses its first `T_1` rows and sentence
+    1 its first `T_0`, which is the same thing (A is zero on padding).
+    Sharing keeps the two CNNs symmetric: swapping the sentences swaps
+    their maps.
 
     Masking: consumes `padding_mask_1` / `padding_mask_2`; rows of the
     feature maps at padded positions are set to zero. The attention matrix
@@ -164,33 +168,36 @@ class AttentionFeatureMap(ExplicitMaskLayer):
                 "weights have a length dimension); received attention shape "
                 f"{tuple(attention_shape)}."
             )
-        if self.share_weights and length_1 != length_2:
-            raise ValueError(
-                "AttentionFeatureMap with share_weights=True needs equal "
-                f"sentence lengths; received {length_1} and {length_2}."
-            )
         self.kernel_1 = self.add_weight(
             name="kernel_1",
-            shape=(length_2, self.feature_dim),
+            shape=(
+                max(length_1, length_2) if self.share_weights else length_2,
+                self.feature_dim,
+            ),
             initializer=self.kernel_initializer,
             regularizer=self.kernel_regularizer,
         )
         if self.share_weights:
             self.kernel_2 = self.kernel_1
         else:
+            # A Keras 3 initializer instance draws its seed once, so a
+            # second call gives the same values: W_1 would start equal to
+            # W_0. A clone has a seed of its own (a seeded one keeps it).
             self.kernel_2 = self.add_weight(
                 name="kernel_2",
                 shape=(length_1, self.feature_dim),
-                initializer=self.kernel_initializer,
+                initializer=self.kernel_initializer.clone(),
                 regularizer=self.kernel_regularizer,
             )
         self.built = True
 
     def call(self, attention, padding_mask_1=None, padding_mask_2=None):
-        maps_1 = ops.matmul(attention, self.kernel_1)  # (batch_size, T_0, d)
+        length_1, length_2 = attention.shape[1], attention.shape[2]
+        # (batch_size, T_0, d) and (batch_size, T_1, d)
+        maps_1 = ops.matmul(attention, self.kernel_1[:length_2])
         maps_2 = ops.matmul(
-            ops.transpose(attention, (0, 2, 1)), self.kernel_2
-        )  # (batch_size, T_1, d)
+            ops.transpose(attention, (0, 2, 1)), self.kernel_2[:length_1]
+        )
         if padding_mask_1 is not None:
             maps_1 = maps_1 * ops.expand_dims(
                 ops.cast(padding_mask_1, maps_1.dtype), -1

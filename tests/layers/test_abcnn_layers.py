@@ -170,6 +170,14 @@ def test_attention_feature_maps_use_rows_for_0_and_columns_for_1():
     assert len(layer.trainable_weights) == 2
 
 
+def test_the_two_attention_matrices_start_different():
+    # Keras 3 initializers without a seed repeat their values when called
+    # twice; the paper's W_0 and W_1 must not start equal.
+    layer = AttentionFeatureMap(4)
+    layer(np.ones((1, 5, 5), "float32"))
+    assert np.abs(layer.kernel_1.numpy() - layer.kernel_2.numpy()).max() > 0
+
+
 def test_attention_feature_maps_zero_padded_rows_and_shape():
     layer = AttentionFeatureMap(4)
     maps_1, maps_2 = layer(
@@ -184,13 +192,37 @@ def test_attention_feature_maps_shared_weights_and_errors():
     shared = AttentionFeatureMap(2, share_weights=True)
     shared(np.ones((1, 3, 3), "float32"))
     assert len(shared.trainable_weights) == 1
-    with pytest.raises(ValueError, match="needs equal sentence lengths"):
-        AttentionFeatureMap(2, share_weights=True)(ATTENTION)
     with pytest.raises(ValueError, match="needs fixed sentence lengths"):
         AttentionFeatureMap(2).build((None, None, 4))
     with pytest.raises(ValueError, match="feature_dim must be a positive"):
         AttentionFeatureMap(0)
     assert_config_round_trip(AttentionFeatureMap(3, share_weights=True))
+
+
+def test_shared_attention_feature_maps_of_unequal_lengths_by_hand():
+    # One W over the common length 3 (the released code pads both
+    # sentences to it): sentence 0 (T_0 = 3) reads A by rows with W[:2],
+    # sentence 1 (T_1 = 2) by columns with W[:3].
+    layer = AttentionFeatureMap(
+        1,
+        share_weights=True,
+        kernel_initializer=keras.initializers.Constant([[1.0], [10], [100]]),
+    )
+    maps_1, maps_2 = layer(ATTENTION)
+    assert tuple(layer.kernel_1.shape) == (3, 1)
+    np.testing.assert_allclose(maps_1[0, :, 0], [21.0, 43.0, 65.0])
+    np.testing.assert_allclose(maps_2[0, :, 0], [531.0, 642.0])
+
+
+def test_shared_attention_feature_maps_swap_with_the_sentences():
+    # With one W, swapping the two sentences (A -> A^T) swaps the maps.
+    rng = np.random.default_rng(0)
+    attention = rng.uniform(size=(2, 4, 3)).astype("float32")
+    layer = AttentionFeatureMap(5, share_weights=True)
+    maps_1, maps_2 = layer(attention)
+    swapped_1, swapped_2 = layer(np.transpose(attention, (0, 2, 1)))
+    np.testing.assert_allclose(swapped_1, maps_2, rtol=1e-6)
+    np.testing.assert_allclose(swapped_2, maps_1, rtol=1e-6)
 
 
 # === AttentionPooling (ABCNN-2) ===
