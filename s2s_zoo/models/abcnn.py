@@ -12,11 +12,12 @@ y_j|)`:
   weight the window pooling.
 - ABCNN-3: both.
 
-The output layer (logistic regression, or a softmax for entailment) reads
-the all-ap vector of every level (the input layer and every block) of both
-sentences, their cosine similarity per level (the released code's
-features) and, optionally, lexical word-overlap features computed from the
-token ids (`overlap_features`).
+The output layer (logistic regression, or a softmax for entailment) reads,
+for every level (the input layer and every block), the cosine similarity of
+the two sentences' all-ap vectors (the released code's features), by
+default also the all-ap vectors themselves (`pooled_features`) and,
+optionally, lexical word-overlap features computed from the token ids
+(`overlap_features`).
 """
 
 import keras
@@ -50,7 +51,9 @@ BCNN_DEFAULTS = {
     "head": "score",
     "num_classes": 3,
     "similarity_features": True,
+    "pooled_features": True,
     "overlap_features": False,
+    "standardize_features": False,
     "trainable_embeddings": False,
     "l2": 0.0006,
     "dropout": 0.0,
@@ -157,8 +160,9 @@ class ABCNN(ZooModel):
 
     Deviations: every block ends in (attention) w-ap and its all-ap feeds
     the output layer, where the paper's top block applies all-ap straight
-    to the convolution output; the input of the output layer also holds
-    the raw all-ap vectors (the released code passes only similarities).
+    to the convolution output; by default the input of the output layer
+    also holds the raw all-ap vectors (the released code passes only
+    similarities: `pooled_features=False`).
 
     Args:
         variant (int): 0 (BCNN), 1, 2 or 3.
@@ -177,8 +181,17 @@ class ABCNN(ZooModel):
         num_classes (int): Classes of the softmax head. Default 3.
         similarity_features (bool): Add the cosine of the two all-ap
             vectors of each level. Default True.
+        pooled_features (bool): Add the all-ap vectors themselves. Default
+            True; False gives the released code's output layer, which
+            reads similarities (and extra features) only.
         overlap_features (bool): Add the 8 word-overlap features
             (`set_word_statistics` gives the IDF). Default False.
+        standardize_features (bool): Standardize the output layer's input
+            (`BatchNormalization` without a scale). At inference this is a
+            fixed affine map, so the output layer is still a logistic
+            regression on the same features; it only changes how fast that
+            regression learns (the per-level cosines of mean-pooled tanh
+            maps all sit close to 1). Default False (the paper).
         trainable_embeddings (bool): Default False (the paper freezes its
             word2vec vectors); set True for random initial vectors.
         l2 (float): L2 weight of every kernel but the embeddings. Default
@@ -221,7 +234,9 @@ class ABCNN(ZooModel):
         head="score",
         num_classes=3,
         similarity_features=True,
+        pooled_features=True,
         overlap_features=False,
+        standardize_features=False,
         trainable_embeddings=False,
         l2=0.0006,
         dropout=0.0,
@@ -247,10 +262,16 @@ class ABCNN(ZooModel):
             raise ValueError(
                 f"num_blocks must be at least 1; received {num_blocks!r}."
             )
+        if not (similarity_features or pooled_features or overlap_features):
+            raise ValueError(
+                "The output layer needs at least one of similarity_features, "
+                "pooled_features and overlap_features."
+            )
         self.variant = variant
         self.kernel_size = kernel_size
         self.head = head
         self.similarity_features = similarity_features
+        self.pooled_features = pooled_features
         self.input_attention = variant in (1, 3)
         self.pooling_attention = variant in (2, 3)
         regularizer = keras.regularizers.L2(l2) if l2 else None
@@ -311,6 +332,13 @@ class ABCNN(ZooModel):
             if overlap_features
             else None
         )
+        self.standardize = (
+            keras.layers.BatchNormalization(
+                momentum=0.9, scale=False, name="standardize"
+            )
+            if standardize_features
+            else None
+        )
         self.dropout_layer = keras.layers.Dropout(dropout, name="dropout")
         self.classifier = keras.layers.Dense(
             1 if head == "score" else num_classes,
@@ -344,7 +372,9 @@ class ABCNN(ZooModel):
             "head": head,
             "num_classes": num_classes,
             "similarity_features": similarity_features,
+            "pooled_features": pooled_features,
             "overlap_features": overlap_features,
+            "standardize_features": standardize_features,
             "trainable_embeddings": trainable_embeddings,
             "l2": l2,
             "dropout": dropout,
@@ -404,14 +434,16 @@ class ABCNN(ZooModel):
         for level_1, level_2 in levels:
             pooled_1 = self.all_ap(level_1, mask_1)
             pooled_2 = self.all_ap(level_2, mask_2)
-            features += [pooled_1, pooled_2]
+            if self.pooled_features:
+                features += [pooled_1, pooled_2]
             if self.similarity_features:
                 features.append(_cosine(pooled_1, pooled_2))
         if self.lexical_overlap is not None:
             features.append(self.lexical_overlap(ids_1, ids_2))
-        hidden = self.dropout_layer(
-            ops.concatenate(features, axis=-1), training=training
-        )
+        hidden = ops.concatenate(features, axis=-1)
+        if self.standardize is not None:
+            hidden = self.standardize(hidden, training=training)
+        hidden = self.dropout_layer(hidden, training=training)
         outputs = self.classifier(hidden)
         if self.classifier.units == 1:
             outputs = ops.squeeze(outputs, -1)  # (batch_size,)

@@ -153,3 +153,68 @@ def test_bad_hyperparameters_are_refused(tiny_config):
     model = registry.build("bcnn", **tiny_config)
     with pytest.raises(ValueError, match="has no overlap features"):
         model.set_word_statistics(np.zeros((12, 2)))
+
+
+@pytest.mark.parametrize(
+    "pooled, overlap, width",
+    [
+        # 3 levels (embeddings, 2 blocks): a cosine each; all-ap vectors of
+        # both sentences 2 * (4 + 3 + 3); 8 overlap features.
+        (True, False, 3 + 20),
+        (False, True, 3 + 8),
+        (False, False, 3),
+    ],
+)
+def test_output_layer_inputs(pooled, overlap, width, tiny_config):
+    model = registry.build(
+        "abcnn3",
+        **tiny_config,
+        pooled_features=pooled,
+        overlap_features=overlap,
+        standardize_features=True,
+    )
+    assert tuple(model.classifier.kernel.shape) == (width, 1)
+    assert tuple(model.standardize.moving_mean.shape) == (width,)
+    assert model.standardize.gamma is None  # no scale: a plain shift
+    assert_config_round_trip(model)
+
+
+@pytest.mark.parametrize(
+    "name, extra, symmetric",
+    [
+        ("bcnn", {}, True),
+        ("abcnn2", {}, True),
+        ("abcnn1", {"share_attention_weights": True}, True),
+        ("abcnn3", {"share_attention_weights": True}, True),
+        ("abcnn3", {"share_attention_weights": False}, False),
+    ],
+)
+def test_shared_weights_keep_the_pair_symmetric(name, extra, symmetric):
+    # With similarity features only, score(a, b) == score(b, a) unless the
+    # two sentences have attention matrices of their own.
+    model = registry.build(
+        name,
+        vocabulary_size=12,
+        embedding_dim=4,
+        sequence_length_1=5,
+        sequence_length_2=5,
+        filters=3,
+        kernel_size=2,
+        pooled_features=False,
+        **extra,
+    )
+    a = np.array([[2, 3, 4, 0, 0], [5, 6, 7, 8, 9]], "int32")
+    b = np.array([[3, 9, 0, 0, 0], [5, 1, 2, 0, 0]], "int32")
+    forward = np.asarray(model({"token_ids_1": a, "token_ids_2": b}))
+    swapped = np.asarray(model({"token_ids_1": b, "token_ids_2": a}))
+    assert np.allclose(forward, swapped, atol=1e-6) == symmetric
+
+
+def test_an_output_layer_without_features_is_refused(tiny_config):
+    with pytest.raises(ValueError, match="needs at least one of"):
+        registry.build(
+            "bcnn",
+            **tiny_config,
+            similarity_features=False,
+            pooled_features=False,
+        )
