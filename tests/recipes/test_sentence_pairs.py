@@ -22,6 +22,7 @@ def _recipe():
 
 TINY = {
     "epochs": 1,
+    "restarts": 1,
     "batch_size": 4,
     "oov_buckets": 5,
     "heatmap_pairs": 1,
@@ -92,6 +93,13 @@ def test_wikiqa_main_writes_everything_and_serves(tmp_path):
     assert written["dev"] == metrics["dev"]
     assert written["dev"]["questions"] == 2  # Q3 has no correct answer
     assert 0 < written["dev"]["map"] <= 1
+    # The defaults: frozen PPMI vectors of the training text, the
+    # similarity-only standardized output layer, one shared attention W.
+    assert written["config"]["word_vectors"] == "ppmi"
+    assert written["model_config"]["trainable_embeddings"] is False
+    assert written["model_config"]["pooled_features"] is False
+    assert written["model_config"]["standardize_features"] is True
+    assert written["model_config"]["share_attention_weights"] is True
     # .keras reload gives the recipe's model
     model = keras.saving.load_model(os.path.join(output_dir, "model.keras"))
     assert model.get_config()["variant"] == 3
@@ -125,6 +133,73 @@ def test_sick_main_three_way_signature(tmp_path):
     np.testing.assert_allclose(probabilities.sum(-1), 1.0, rtol=1e-5)
     np.testing.assert_allclose(out[0]["score"], probabilities.max(-1), 1e-6)
     assert set(out[0]["label"]) <= {"ENTAILMENT", "NEUTRAL", "CONTRADICTION"}
+
+
+def test_trained_word_vectors_and_bcnn_get_only_their_keys(tmp_path, capsys):
+    recipe = _recipe()
+    metrics = recipe.main(
+        {
+            **TINY,
+            "task": "wikiqa",
+            "model": "bcnn",
+            "word_vectors": "trained",
+            "train": os.path.join(FIXTURES, "wikiqa", "WikiQA-tiny.txt"),
+            "dev": os.path.join(FIXTURES, "wikiqa", "WikiQA-tiny.tsv"),
+            "output_dir": str(tmp_path / "wikiqa"),
+            "export": False,
+            "heatmap_pairs": 0,
+        }
+    )
+    assert metrics["model_config"]["trainable_embeddings"] is True
+    assert metrics["restarts"] == [{"seed": 1, "dev": metrics["dev"]["map"]}]
+    # BCNN has no attention weights to share: the common key is left out.
+    assert "share_attention_weights" not in metrics["model_config"]
+    assert "PPMI" not in capsys.readouterr().out
+
+
+def test_restarts_keep_the_initialisation_best_on_dev(tmp_path, capsys):
+    recipe = _recipe()
+    metrics = recipe.main(
+        {
+            **TINY,
+            "task": "sick",
+            "model": "bcnn",
+            "restarts": 3,
+            "epochs": 2,
+            "seed": 5,
+            "train": os.path.join(FIXTURES, "sick", "SICK-tiny.txt"),
+            "dev": os.path.join(FIXTURES, "sick", "SICK-tiny.txt"),
+            "test": os.path.join(FIXTURES, "sick", "SICK-tiny.txt"),
+            "output_dir": str(tmp_path / "sick"),
+            "export": False,
+            "heatmap_pairs": 0,
+        }
+    )
+    restarts = metrics["restarts"]
+    assert [r["seed"] for r in restarts] == [5, 1005, 2005]
+    best = max(r["dev"] for r in restarts)
+    first = next(r for r in restarts if r["dev"] == best)  # earliest on ties
+    assert metrics["restart_seed"] == first["seed"]
+    assert metrics["history"][0]["accuracy"] == best
+    assert [h["epoch"] for h in metrics["history"]] == [1, 2]
+    assert "restart 3/3 (seed 2005)" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="restarts and epochs must be at"):
+        recipe.main({**TINY, "task": "sick", "restarts": 0})
+
+
+def test_uncovered_rows_are_random_at_the_known_length():
+    recipe = _recipe()
+    matrix = np.zeros((4, 3), "float32")
+    matrix[1] = [0.0, 3.0, 0.0]
+    matrix[3] = [0.0, 0.0, 1.0]  # known lengths 3 and 1: mean 2
+    covered = np.array([False, True, False, True])
+    full = recipe.fill_uncovered_rows(matrix, covered, size=7, seed=0)
+    assert full.shape == (7, 3) and full.dtype == np.float32
+    np.testing.assert_array_equal(full[[1, 3]], matrix[[1, 3]])
+    np.testing.assert_array_equal(full[0], 0.0)  # padding
+    # word 2 (no vector) and the 3 OOV buckets: random, length 2, distinct
+    np.testing.assert_allclose(np.linalg.norm(full[[2, 4, 5, 6]], axis=1), 2)
+    assert len({tuple(row) for row in full[[2, 4, 5, 6]]}) == 4
 
 
 def test_msrp_main_carves_dev_and_test_with_embeddings(tmp_path, capsys):
@@ -172,6 +247,12 @@ def test_flags_match_the_issue():
         "epochs": 3,
         "output_dir": "out",
         "seed": 7,
+        "word_vectors": "ppmi",
     }
+    assert recipe.parse_args(["--word-vectors", "trained"])["word_vectors"] == (
+        "trained"
+    )
     with pytest.raises(SystemExit):
         recipe.parse_args(["--task", "snli"])
+    with pytest.raises(SystemExit):
+        recipe.parse_args(["--word-vectors", "glove"])
