@@ -93,10 +93,10 @@ def test_wikiqa_main_writes_everything_and_serves(tmp_path):
     assert written["dev"] == metrics["dev"]
     assert written["dev"]["questions"] == 2  # Q3 has no correct answer
     assert 0 < written["dev"]["map"] <= 1
-    # The defaults: frozen PPMI vectors of the training text, the
+    # The defaults: random vectors trained with the model, the
     # similarity-only standardized output layer, one shared attention W.
-    assert written["config"]["word_vectors"] == "ppmi"
-    assert written["model_config"]["trainable_embeddings"] is False
+    assert written["config"]["word_vectors"] == "trained"
+    assert written["model_config"]["trainable_embeddings"] is True
     assert written["model_config"]["pooled_features"] is False
     assert written["model_config"]["standardize_features"] is True
     assert written["model_config"]["share_attention_weights"] is True
@@ -135,14 +135,14 @@ def test_sick_main_three_way_signature(tmp_path):
     assert set(out[0]["label"]) <= {"ENTAILMENT", "NEUTRAL", "CONTRADICTION"}
 
 
-def test_trained_word_vectors_and_bcnn_get_only_their_keys(tmp_path, capsys):
+def test_ppmi_word_vectors_and_bcnn_get_only_their_keys(tmp_path, capsys):
     recipe = _recipe()
     metrics = recipe.main(
         {
             **TINY,
             "task": "wikiqa",
             "model": "bcnn",
-            "word_vectors": "trained",
+            "word_vectors": "ppmi",
             "train": os.path.join(FIXTURES, "wikiqa", "WikiQA-tiny.txt"),
             "dev": os.path.join(FIXTURES, "wikiqa", "WikiQA-tiny.tsv"),
             "output_dir": str(tmp_path / "wikiqa"),
@@ -150,11 +150,11 @@ def test_trained_word_vectors_and_bcnn_get_only_their_keys(tmp_path, capsys):
             "heatmap_pairs": 0,
         }
     )
-    assert metrics["model_config"]["trainable_embeddings"] is True
+    assert metrics["model_config"]["trainable_embeddings"] is False
     assert metrics["restarts"] == [{"seed": 1, "dev": metrics["dev"]["map"]}]
     # BCNN has no attention weights to share: the common key is left out.
     assert "share_attention_weights" not in metrics["model_config"]
-    assert "PPMI" not in capsys.readouterr().out
+    assert "word vectors: PPMI-SVD, " in capsys.readouterr().out
 
 
 def test_restarts_keep_the_initialisation_best_on_dev(tmp_path, capsys):
@@ -202,6 +202,63 @@ def test_uncovered_rows_are_random_at_the_known_length():
     assert len({tuple(row) for row in full[[2, 4, 5, 6]]}) == 4
 
 
+def test_trained_vectors_start_at_trained_vector_norm_per_restart(
+    tmp_path, monkeypatch
+):
+    recipe = _recipe()
+    starts = []
+    build_model = recipe.build_model
+
+    def recording(config, model_config, vectors, statistics):
+        starts.append(vectors)
+        return build_model(config, model_config, vectors, statistics)
+
+    monkeypatch.setattr(recipe, "build_model", recording)
+    config = {
+        **TINY,
+        "task": "wikiqa",
+        "model": "bcnn",
+        "restarts": 2,
+        "trained_vector_norm": 3.0,  # the caller's wins over WikiQA's None
+        "train": os.path.join(FIXTURES, "wikiqa", "WikiQA-tiny.txt"),
+        "dev": os.path.join(FIXTURES, "wikiqa", "WikiQA-tiny.tsv"),
+        "output_dir": str(tmp_path / "wikiqa"),
+        "export": False,
+        "heatmap_pairs": 0,
+    }
+    metrics = recipe.main(config)
+    size = metrics["model_config"]["vocabulary_size"]
+    assert [v.shape for v in starts] == [(size, 4), (size, 4)]
+    for vectors in starts:
+        np.testing.assert_array_equal(vectors[0], 0.0)  # padding
+        np.testing.assert_allclose(np.linalg.norm(vectors[1:], axis=1), 3.0)
+    assert not np.allclose(starts[0], starts[1])  # drawn per restart
+    # WikiQA's own default, None: Keras' initializer, nothing copied in
+    del config["trained_vector_norm"]
+    starts.clear()
+    metrics = recipe.main({**config, "restarts": 1})
+    assert starts == [None]
+    assert metrics["config"]["trained_vector_norm"] is None
+
+
+def test_task_defaults_sit_between_config_and_the_caller():
+    recipe = _recipe()
+    assert recipe.resolve_config({"task": "sick"})["trained_vector_norm"] == 3
+    assert (
+        recipe.resolve_config({"task": "wikiqa"})["trained_vector_norm"] is None
+    )
+    assert (
+        recipe.resolve_config({"task": "wikiqa", "trained_vector_norm": 2.0})[
+            "trained_vector_norm"
+        ]
+        == 2.0
+    )
+    with pytest.raises(
+        ValueError, match=r"Unknown task 'snli'; known: \['msrp'"
+    ):
+        recipe.resolve_config({"task": "snli"})
+
+
 def test_msrp_main_carves_dev_and_test_with_embeddings(tmp_path, capsys):
     recipe = _recipe()
     glove = tmp_path / "vectors.txt"
@@ -247,10 +304,10 @@ def test_flags_match_the_issue():
         "epochs": 3,
         "output_dir": "out",
         "seed": 7,
-        "word_vectors": "ppmi",
+        "word_vectors": "trained",
     }
-    assert recipe.parse_args(["--word-vectors", "trained"])["word_vectors"] == (
-        "trained"
+    assert recipe.parse_args(["--word-vectors", "ppmi"])["word_vectors"] == (
+        "ppmi"
     )
     with pytest.raises(SystemExit):
         recipe.parse_args(["--task", "snli"])
