@@ -87,7 +87,7 @@ def test_finished_run_is_reused_only_with_the_same_config(tmp_path):
         "output_dir": str(tmp_path),
     }
     assert bench._finished_run(str(tmp_path), config, recipe) is None
-    full = {**recipe.CONFIG, **config}
+    full = recipe.resolve_config(config)
     metrics = {
         "config": {k: v for k, v in full.items() if k != "model_config"},
         "model_config": {"head": "score", **bench.COMMON["model_config"]},
@@ -104,3 +104,91 @@ def test_finished_run_is_reused_only_with_the_same_config(tmp_path):
         "model_config": {**config["model_config"], "dropout": 0.1},
     }
     assert bench._finished_run(str(tmp_path), other, recipe) is None
+
+
+def test_the_overlap_baseline_gets_a_row_of_its_own():
+    baseline = run("overlap_lr", 1, 0.752)
+    lines = bench.table(RESULTS, ["bcnn", "abcnn3"], [baseline]).splitlines()
+    assert lines[4].startswith(
+        "| word-overlap features only (LR, no CNN) |  |  | 75.2 | 75.2 |"
+    )
+    assert lines[5].startswith("| paper ABCNN-3")
+    # Without baselines the table is as before.
+    assert len(bench.table(RESULTS, ["bcnn", "abcnn3"]).splitlines()) == 5
+
+
+ablations = _load(
+    "sentence_pairs_ablations",
+    os.path.join(ROOT, "benchmarks", "sentence_pairs_ablations.py"),
+)
+
+
+def test_an_ablation_changes_one_setting_on_top_of_the_benchmark():
+    overrides, _ = ablations.VARIANTS["one block"]
+    config = ablations.variant_config(bench, "sick", "bcnn", 2, overrides, "x")
+    assert config["model_config"] == {
+        **bench.COMMON["model_config"],
+        "num_blocks": 1,
+    }
+    assert config["seed"] == 2 and config["output_dir"] == "x"
+    defaults = ablations.variant_config(bench, "sick", "bcnn", 2, {}, "x")
+    assert {**defaults, "model_config": config["model_config"]} == config
+    adam, _ = ablations.VARIANTS["Adam, lr 1e-3"]
+    config = ablations.variant_config(bench, "sick", "bcnn", 2, adam, "x")
+    assert (config["optimizer"], config["learning_rate"]) == ("adam", 0.001)
+
+
+def test_a_variant_equal_to_a_tasks_own_default_is_not_run_again():
+    recipe = bench._recipe()
+    keras_rows = {"trained_vector_norm": None}
+    # WikiQA's trained vectors already start from Keras' rows; SICK's not.
+    assert ablations.same_as_defaults(
+        bench, recipe, "wikiqa", "bcnn", keras_rows
+    )
+    assert not ablations.same_as_defaults(
+        bench, recipe, "sick", "bcnn", keras_rows
+    )
+    length_3 = {"trained_vector_norm": 3.0}
+    assert ablations.same_as_defaults(bench, recipe, "sick", "abcnn3", length_3)
+    assert not ablations.same_as_defaults(
+        bench, recipe, "wikiqa", "abcnn3", length_3
+    )
+
+
+def test_ablation_table_has_a_row_per_variant_and_blank_cells():
+    results = [
+        {**run(m, s, a, task="sick"), "variant": v}
+        for v, m, s, a in [
+            ("recipe defaults", "bcnn", 1, 0.80),
+            ("recipe defaults", "bcnn", 2, 0.78),
+            ("recipe defaults", "abcnn3", 1, 0.77),
+            ("two attention matrices (paper)", "abcnn3", 1, 0.75),
+        ]
+    ]
+    report = {
+        "command": "c",
+        "date": "d",
+        "machine": {
+            "cpu": "cpu",
+            "intra_op_threads": 1,
+            "inter_op_threads": 1,
+            "tensorflow": "t",
+            "keras": "k",
+        },
+        "seeds": [1, 2],
+        "run_seconds": 60.0,
+        "results": results,
+        "tasks": ["sick"],
+        "models": ["bcnn", "abcnn3"],
+        "variants": ["recipe defaults", "two attention matrices (paper)"],
+    }
+    text = ablations.markdown(report, bench)
+    # fewer seeds than the report's: the count is shown
+    assert (
+        "| recipe defaults | 79.0 ± 1.4 | 79.0 ± 1.4 | 77.0 (1 seed) | "
+        "77.0 (1 seed) |"
+    ) in text
+    assert (
+        "| two attention matrices (paper) |  |  | 75.0 (1 seed) | "
+        "75.0 (1 seed) |"
+    ) in text
