@@ -421,6 +421,18 @@ def update_model_card(path, report, model):
     os.replace(tmp, path)
 
 
+def run_config(task, model, seed, output_dir):
+    """The recipe config of one benchmark run."""
+    return {
+        **COMMON,
+        **SETTINGS[task],
+        "task": task,
+        "model": model,
+        "seed": seed,
+        "output_dir": output_dir,
+    }
+
+
 def _finished_run(output_dir, config, recipe):
     """A run's metrics.json if it finished with exactly `config`."""
     path = os.path.join(output_dir, "metrics.json")
@@ -485,14 +497,7 @@ def main(argv=None):
                 output_dir = os.path.join(
                     args.runs_dir, f"{task}_{model}_seed{seed}"
                 )
-                config = {
-                    **COMMON,
-                    **SETTINGS[task],
-                    "task": task,
-                    "model": model,
-                    "seed": seed,
-                    "output_dir": output_dir,
-                }
+                config = run_config(task, model, seed, output_dir)
                 metrics = _finished_run(output_dir, config, recipe)
                 if metrics is None or not args.reuse:
                     print(f"=== {task} / {model} / seed {seed}", flush=True)

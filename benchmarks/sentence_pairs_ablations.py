@@ -89,18 +89,14 @@ VARIANTS = {
 
 def variant_config(bench, task, model, seed, overrides, output_dir):
     """The benchmark's config for (task, model, seed) with `overrides`."""
+    config = bench.run_config(task, model, seed, output_dir)
     return {
-        **bench.COMMON,
-        **bench.SETTINGS[task],
+        **config,
         **{k: v for k, v in overrides.items() if k != "model_config"},
         "model_config": {
-            **bench.COMMON["model_config"],
+            **config["model_config"],
             **overrides.get("model_config", {}),
         },
-        "task": task,
-        "model": model,
-        "seed": seed,
-        "output_dir": output_dir,
     }
 
 
@@ -214,6 +210,7 @@ def main(argv=None):
     recipe = bench._recipe()
     keys = ("task", "model", "best_epoch", "dev", "test", "seconds")
     results, started = [], time.time()
+    reuse = args.reuse or args.assemble
     for task in args.tasks:
         for variant in args.variants:
             overrides, applies_to = VARIANTS[variant]
@@ -232,11 +229,10 @@ def main(argv=None):
                         bench, task, model, seed, overrides, output_dir
                     )
                     metrics = None
-                    if args.reuse or args.assemble:
+                    if reuse:
                         metrics = bench._finished_run(
                             output_dir, config, recipe
                         )
-                    reuse = args.reuse or args.assemble
                     if metrics is None and reuse and not overrides:
                         # the defaults: the main benchmark's run
                         main_dir = os.path.join(

@@ -270,17 +270,15 @@ def write_word_vectors(path, words, matrix):
     padding word and words with white space in them (which the format
     cannot hold) are skipped. `read_word_vectors` reads the file back.
     """
-    import os
+    from s2s_zoo.export import atomic_file
 
     keep = [
         i
         for i, word in enumerate(words)
         if word and not any(c.isspace() for c in word)
     ]
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
+    with atomic_file(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
         f.write(f"{len(keep)} {matrix.shape[1]}\n")
         for i in keep:
             values = " ".join(f"{v:.6g}" for v in matrix[i])
             f.write(f"{words[i]} {values}\n")
-    os.replace(tmp, path)
