@@ -8,6 +8,7 @@ from s2s_zoo.layers.attention import DotAttention
 from s2s_zoo.layers.attention import GeneralAttention
 from s2s_zoo.layers.attention import ScoreAttention
 from s2s_zoo.layers.attention import get_attention
+from s2s_zoo.layers.bidirectional_gru import BidirectionalGRU
 from s2s_zoo.layers.bridge import Bridge
 from s2s_zoo.layers.context_gru import ContextGRUCell
 from s2s_zoo.layers.convolution import WideConv1D
@@ -29,6 +30,7 @@ __all__ = [
     "AttentionFeatureMap",
     "AttentionMatrix",
     "AttentionPooling",
+    "BidirectionalGRU",
     "Bridge",
     "ConcatAttention",
     "ContextGRUCell",

@@ -63,12 +63,21 @@ class ScoreAttention(ExplicitMaskLayer):
         """Returns the part of the score that depends only on `values`."""
         return values
 
+    def project_query(self, query):
+        """The part of the score that depends only on the query, applied
+        before the query gets its `Tq` axis (in a decoder loop it is one
+        `(batch_size, dq)` row per step; a Dense layer on the 3-D form
+        would reshape twice around the matmul)."""
+        return query
+
     def score(self, query, keys):
-        """Returns scores of shape `(batch_size, Tq, Tv)`."""
+        """Scores `(batch_size, Tq, Tv)` of projected queries
+        `(batch_size, Tq, .)`."""
         raise NotImplementedError
 
     def call(self, query, values, keys=None, value_mask=None):
         single_step = len(query.shape) == 2
+        query = self.project_query(query)
         if single_step:
             query = ops.expand_dims(query, 1)  # (batch_size, 1, dq)
         if keys is None:
@@ -235,8 +244,10 @@ class AdditiveAttention(ScoreAttention):
     def precompute_keys(self, values):
         return self.key_projection(values)
 
+    def project_query(self, query):
+        return self.query_projection(query)  # (batch_size, [Tq,] units)
+
     def score(self, query, keys):
-        query = self.query_projection(query)  # (batch_size, Tq, units)
         # (batch_size, Tq, 1, units) + (batch_size, 1, Tv, units)
         hidden = ops.tanh(ops.expand_dims(query, 2) + ops.expand_dims(keys, 1))
         return ops.squeeze(self.score_vector(hidden), -1)
@@ -312,8 +323,10 @@ class CosineAttention(ScoreAttention):
     def precompute_keys(self, values):
         return self._normalize(values)
 
+    def project_query(self, query):
+        return self._normalize(query)
+
     def score(self, query, keys):
-        query = self._normalize(query)
         return self.scale * ops.matmul(query, ops.transpose(keys, (0, 2, 1)))
 
     def get_config(self):

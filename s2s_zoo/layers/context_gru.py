@@ -122,20 +122,35 @@ class ContextGRUCell(keras.layers.Layer):
         """`C c`: `(..., context_dim) -> (..., 3n)`."""
         return ops.matmul(context, self._weight(self.context_kernel))
 
-    def step(self, projected_inputs, projected_context, state):
-        """One update from pre-projected inputs and context."""
-        n = self.units
-        x_z, x_r, x_h = ops.split(projected_inputs, 3, axis=-1)
-        c_z, c_r, c_h = ops.split(projected_context, 3, axis=-1)
+    def recurrent_weights(self):
+        """`(U_zr, U)`: the recurrent matrix split into its gate blocks and
+        cast to the compute dtype.
+
+        A loop over time gets them once and passes them to every `step`:
+        sliced inside the loop, each step's slice would cost TensorFlow a
+        full-size gradient (`StridedSliceGrad`) in training.
+        """
         recurrent_kernel = self._weight(self.recurrent_kernel)
-        u_zr = ops.matmul(state, recurrent_kernel[:, : 2 * n])
-        u_z, u_r = ops.split(u_zr, 2, axis=-1)
-        z = ops.sigmoid(x_z + c_z + u_z)
-        r = ops.sigmoid(x_r + c_r + u_r)
-        u_h = recurrent_kernel[:, 2 * n :]
+        return tuple(ops.split(recurrent_kernel, [2 * self.units], axis=-1))
+
+    def step(self, projected_inputs, projected_context, state, recurrent=None):
+        """One update from pre-projected inputs and context.
+
+        `recurrent` is `recurrent_weights()`, computed here when omitted.
+        """
+        n = self.units
+        u_zr, u_h = recurrent or self.recurrent_weights()
+        # ops.split, not slicing: in training, TensorFlow's gradient of a
+        # slice is a full-size StridedSliceGrad at every step.
+        x_zr, x_h = ops.split(projected_inputs + projected_context, [2 * n], -1)
+        gates = ops.sigmoid(x_zr + ops.matmul(state, u_zr))
+        z, r = ops.split(gates, 2, axis=-1)
         if self.reset_mode == "before":
-            candidate = ops.tanh(x_h + c_h + ops.matmul(r * state, u_h))
+            candidate = ops.tanh(x_h + ops.matmul(r * state, u_h))
         else:
+            # The reset gate scales the context term too: split it off.
+            c_h = ops.split(projected_context, [2 * n], axis=-1)[1]
+            x_h = x_h - c_h
             candidate = ops.tanh(x_h + r * (ops.matmul(state, u_h) + c_h))
         return z * state + (1.0 - z) * candidate
 

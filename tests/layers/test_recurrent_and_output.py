@@ -137,3 +137,59 @@ def test_reverse_sequences_reverses_real_tokens_only():
     out = layers.reverse_sequences(features, mask)
     np.testing.assert_array_equal(out[1, :2], features[1, [1, 0]])
     np.testing.assert_array_equal(out[1, 2:], features[1, 2:])
+
+
+def test_bidirectional_gru_equals_keras_bidirectional_gru_with_padding():
+    units, width = 4, 3
+    ours = layers.BidirectionalGRU(
+        units,
+        input_dim=width,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="glorot_uniform",
+    )
+    ours.build()
+    reference = keras.layers.Bidirectional(
+        keras.layers.GRU(
+            units, return_sequences=True, return_state=True, reset_after=False
+        )
+    )
+    x = RNG.normal(size=(3, 5, width)).astype("float32")
+    mask = np.array(
+        [[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 0, 0, 0, 0]], dtype=bool
+    )
+    reference(x, mask=mask)
+    kernel, recurrent, bias = (w.numpy() for w in ours.weights)
+    for layer, k in (
+        (reference.forward_layer, 0),
+        (reference.backward_layer, 1),
+    ):
+        columns = slice(3 * units * k, 3 * units * (k + 1))
+        layer.cell.set_weights(
+            [kernel[:, columns], recurrent[k], bias[columns]]
+        )
+    annotations, forward, backward = ours(x, mask)
+    expected, expected_forward, expected_backward = reference(x, mask=mask)
+    real = mask[..., None]
+    np.testing.assert_allclose(
+        np.asarray(annotations) * real,
+        np.asarray(expected) * real,
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    # Padding positions are zeros, the final states those at the ends.
+    np.testing.assert_array_equal(np.asarray(annotations)[~mask], 0.0)
+    np.testing.assert_allclose(forward, expected_forward, atol=1e-6)
+    np.testing.assert_allclose(backward, expected_backward, atol=1e-6)
+    # h<-_1 is the backward half of the first annotation.
+    np.testing.assert_allclose(
+        np.asarray(annotations)[:, 0, units:], backward, atol=1e-6
+    )
+    assert_config_round_trip(ours)
+
+
+def test_bidirectional_gru_without_mask_reads_every_position():
+    layer = layers.BidirectionalGRU(3, input_dim=2)
+    x = RNG.normal(size=(2, 4, 2)).astype("float32")
+    full = np.ones((2, 4), dtype=bool)
+    for a, b in zip(layer(x), layer(x, full)):
+        np.testing.assert_allclose(a, b, atol=1e-7)
