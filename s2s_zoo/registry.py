@@ -1,10 +1,13 @@
 """Build models by name: `register`, `build`, `list_models`, `describe`.
 
-Each registered name maps to a small builder function plus the paper's
-default hyperparameters. `build(name, **overrides)` checks every override
+Each registered name maps to a small builder function, the paper's default
+hyperparameters and named size presets (`"paper"`, the defaults; `"cpu"`,
+the sizes the recipes train in minutes on two CPU cores; `"tiny"`, sizes
+for tests). `build(name, preset=..., **overrides)` checks every override
 against those defaults (known key, right type, sensible value) before the
 builder runs, so a typo fails with a message that names it instead of
-deep inside a layer.
+deep inside a layer. `parse_override("attention_score=dot")` turns a
+command-line `KEY=VALUE` into the type the registry declares for the key.
 
 This registry is separate from Keras's serialization registry: a saved
 `.keras` file reloads through `keras.saving.register_keras_serializable`
@@ -40,6 +43,11 @@ class ModelInfo:
         defaults (dict): The paper's hyperparameters; `build` overrides them.
         choices (dict): For string hyperparameters, the allowed values.
         nullable (tuple): Hyperparameters that also accept None.
+        types (dict): The type of every hyperparameter (`int`, `float`,
+            `bool`, `str`), from its default or, for a default of None,
+            as registered.
+        presets (dict): Named sizes, each a dict of overrides of
+            `defaults`; `"paper"` (no overrides) is always there.
     """
 
     name: str
@@ -50,9 +58,38 @@ class ModelInfo:
     choices: dict = dataclasses.field(repr=False)
     nullable: tuple = dataclasses.field(repr=False)
     builder: Callable[..., Any] = dataclasses.field(repr=False)
+    types: dict = dataclasses.field(repr=False, default_factory=dict)
+    presets: dict = dataclasses.field(repr=False, default_factory=dict)
+
+    def preset(self, name):
+        """The overrides of preset `name`.
+
+        Raises:
+            ValueError: For an unknown preset, listing the known ones.
+        """
+        if name not in self.presets:
+            raise ValueError(
+                f"Unknown preset {name!r} for model {self.name!r}; known "
+                f"presets: {', '.join(sorted(self.presets))}."
+            )
+        return dict(self.presets[name])
 
 
-def register(name, *, family, task, paper, defaults, choices=None, nullable=()):
+_TYPES = (bool, int, float, str)
+
+
+def register(
+    name,
+    *,
+    family,
+    task,
+    paper,
+    defaults,
+    choices=None,
+    nullable=(),
+    types=None,
+    presets=None,
+):
     """Decorator that registers a builder function under `name`.
 
     Args:
@@ -64,28 +101,56 @@ def register(name, *, family, task, paper, defaults, choices=None, nullable=()):
         choices (dict): Allowed values of string hyperparameters.
         nullable (tuple): Hyperparameters that also accept None (an
             optional feature turned off).
+        types (dict): Types of hyperparameters whose default is None
+            (`{"encoder_hidden_dim": int}`); the others take the type of
+            their default.
+        presets (dict): Named sizes (`{"cpu": {...}, "tiny": {...}}`), each
+            checked against `defaults` like `build`'s overrides. `"paper"`
+            is added: the defaults themselves.
 
     Raises:
-        ValueError: If `name` is already registered.
+        ValueError: If `name` is already registered, or a key of `choices`,
+            `nullable`, `types` or a preset is not a hyperparameter.
     """
     choices = dict(choices or {})
-    for key in [*choices, *nullable]:
+    declared = dict(types or {})
+    for key in [*choices, *nullable, *declared]:
         if key not in defaults:
             raise ValueError(f"{key!r} has no default in {name!r}.")
+    all_types = {}
+    for key, default in defaults.items():
+        kind = declared.get(key, type(default) if default is not None else None)
+        if kind not in _TYPES:
+            raise ValueError(
+                f"Hyperparameter {key!r} of {name!r} needs a type (one of "
+                f"bool, int, float, str): give it in types=."
+            )
+        all_types[key] = kind
+    nullable = tuple(
+        sorted({*nullable, *(k for k, v in defaults.items() if v is None)})
+    )
 
     def wrap(builder):
         if name in _REGISTRY:
             raise ValueError(f"Model name {name!r} is already registered.")
-        _REGISTRY[name] = ModelInfo(
+        info = ModelInfo(
             name=name,
             family=family,
             task=task,
             paper=paper,
             defaults=dict(defaults),
             choices=choices,
-            nullable=tuple(nullable),
+            nullable=nullable,
             builder=builder,
+            types=all_types,
+            presets={"paper": {}, **(presets or {})},
         )
+        for preset, overrides in info.presets.items():
+            try:
+                _check_all(info, overrides)
+            except ValueError as error:
+                raise ValueError(f"Preset {preset!r}: {error}") from None
+        _REGISTRY[name] = info
         return builder
 
     return wrap
@@ -104,15 +169,16 @@ def _lookup(name):
 
 def _check_value(info, key, value):
     """Raises ValueError if `value` does not fit hyperparameter `key`."""
-    default = info.defaults[key]
-    if value is None and (default is None or key in info.nullable):
+    kind = info.types[key]
+    nullable = key in info.nullable
+    if value is None and nullable:
         return
     where = f"Hyperparameter {key!r} of model {info.name!r}"
     is_bool = isinstance(value, bool)
-    if isinstance(default, bool):
+    if kind is bool:
         if not is_bool:
             raise ValueError(f"{where} must be a bool; received {value!r}.")
-    elif isinstance(default, str):
+    elif kind is str:
         if not isinstance(value, str):
             raise ValueError(f"{where} must be a string; received {value!r}.")
         if key in info.choices and value not in info.choices[key]:
@@ -120,64 +186,129 @@ def _check_value(info, key, value):
                 f"{where} must be one of {list(info.choices[key])}; "
                 f"received {value!r}."
             )
-    elif isinstance(default, float):
+    elif kind is float:
         if is_bool or not isinstance(value, numbers.Real) or value < 0:
             raise ValueError(
                 f"{where} must be a non-negative number; received {value!r}."
             )
         if "dropout" in key and value >= 1:
             raise ValueError(f"{where} must be in [0, 1); received {value!r}.")
-    elif isinstance(default, int) or default is None:
+    else:
         lowest = 0 if key.endswith("_id") else 1
         if is_bool or not isinstance(value, numbers.Integral) or value < lowest:
-            kind = "non-negative" if lowest == 0 else "positive"
-            nullable = default is None or key in info.nullable
+            sign = "non-negative" if lowest == 0 else "positive"
             optional = " or None" if nullable else ""
             raise ValueError(
-                f"{where} must be a {kind} integer{optional}; "
+                f"{where} must be a {sign} integer{optional}; "
                 f"received {value!r}."
             )
 
 
-def check_config(name, config):
-    """Returns the defaults of `name` updated with `config`, validated.
+def _check_key(info, key):
+    if key not in info.defaults:
+        close = difflib.get_close_matches(key, list(info.defaults), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(
+            f"Unknown hyperparameter {key!r} for model {info.name!r}."
+            f"{hint} Valid keys: {', '.join(sorted(info.defaults))}."
+        )
+
+
+def _check_all(info, config):
+    for key, value in config.items():
+        _check_key(info, key)
+        _check_value(info, key, value)
+
+
+def check_config(name, config, preset="paper"):
+    """Returns the defaults of `name`, then `preset`, then `config`, checked.
 
     Raises:
-        ValueError: For an unknown key, or a value of the wrong type or range.
+        ValueError: For an unknown key or preset, or a value of the wrong
+            type or range.
     """
     info = _lookup(name)
-    for key, value in config.items():
-        if key not in info.defaults:
-            close = difflib.get_close_matches(key, list(info.defaults), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
+    _check_all(info, config)
+    return {**info.defaults, **info.preset(preset), **config}
+
+
+def parse_override(name, item):
+    """Parses `"KEY=VALUE"` into `(key, value)` by the key's declared type.
+
+    `VALUE` is read as the type the registry declares for `KEY`: `int`,
+    `float`, `bool` (`true`/`false`, `1`/`0`, `yes`/`no`) or `str`;
+    `none` or `null` give None where the key is nullable. The value is
+    then checked as `build` checks it.
+
+    Examples:
+    >>> parse_override("bahdanau_attention", "attention_score=dot")
+    ('attention_score', 'dot')
+
+    Raises:
+        ValueError: Without `=`, for an unknown key (listing the valid
+            ones), or a value that does not parse or fit.
+    """
+    info = _lookup(name)
+    key, equals, text = str(item).partition("=")
+    key = key.strip().replace("-", "_")
+    if not equals or not key:
+        raise ValueError(
+            f"Expected KEY=VALUE for a hyperparameter of {name!r}; received "
+            f"{item!r}. Valid keys: {', '.join(sorted(info.defaults))}."
+        )
+    _check_key(info, key)
+    kind = info.types[key]
+    text = text.strip()
+    where = f"Hyperparameter {key!r} of model {name!r}"
+    if text.lower() in ("none", "null") and key in info.nullable:
+        value = None
+    elif kind is bool:
+        lowered = text.lower()
+        if lowered not in ("true", "false", "1", "0", "yes", "no"):
             raise ValueError(
-                f"Unknown hyperparameter {key!r} for model {name!r}.{hint} "
-                f"Valid keys: {', '.join(sorted(info.defaults))}."
+                f"{where} must be true or false; received {text!r}."
             )
-        _check_value(info, key, value)
-    return {**info.defaults, **config}
+        value = lowered in ("true", "1", "yes")
+    elif kind is str:
+        value = text
+    else:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise ValueError(
+                f"{where} must be {'an integer' if kind is int else 'a number'}"
+                f"; received {text!r}."
+            ) from None
+    _check_value(info, key, value)
+    return key, value
 
 
-def build(name, **config):
+def build(name, preset="paper", **config):
     """Builds the registered model `name` with the paper's defaults.
 
     Args:
         name (str): A name from `list_models()`.
-        **config: Hyperparameters that override the defaults.
+        preset (str): Named sizes to start from: `"paper"` (default, the
+            paper's hyperparameters), `"cpu"` (what the recipes train in
+            minutes on two CPU cores), `"tiny"` (for tests); see
+            `describe(name).presets`.
+        **config: Hyperparameters that override the preset.
 
     Returns:
-        An uncompiled `keras.Model`.
+        An uncompiled `keras.Model`; `model.compile()` with no arguments
+        gives the paper's optimizer and a loss that matches the outputs.
 
     Raises:
         UnknownModelError: If `name` is not registered (a `KeyError`).
-        ValueError: If a hyperparameter is unknown or invalid.
+        ValueError: If a hyperparameter or the preset is unknown or invalid.
 
     Examples:
+    >>> model = build("bahdanau_attention", preset="tiny")
     >>> model = build("bahdanau_attention", source_vocabulary_size=50,
     ...               target_vocabulary_size=60, embedding_dim=8,
     ...               hidden_dim=8, attention_dim=8, maxout_dim=4)
     """
-    config = check_config(name, config)
+    config = check_config(name, config, preset)
     return _REGISTRY[name].builder(**config)
 
 

@@ -15,17 +15,23 @@ class TimeBudget(keras.callbacks.Callback):
     The elapsed time is stored in `state_path` at every epoch end, so a run
     that is killed and resumed (with `keras.callbacks.BackupAndRestore`)
     counts the time it already spent instead of starting the budget anew.
+    It also adds `train_minutes` (spent so far) to the epoch logs, for
+    curves of a dev figure against time.
 
     Args:
         max_minutes (float): The budget; None for no limit.
         state_path (str): JSON file for the elapsed time; None to keep it in
             memory only.
+        clock: A callable returning seconds, `time.perf_counter` by
+            default; tests pass a fake clock to play a fast and a slow
+            machine.
     """
 
-    def __init__(self, max_minutes, state_path=None):
+    def __init__(self, max_minutes, state_path=None, clock=time.perf_counter):
         super().__init__()
         self.max_seconds = None if max_minutes is None else 60.0 * max_minutes
         self.state_path = state_path
+        self.clock = clock
         self.spent = 0.0
         if state_path and os.path.exists(state_path):
             with open(state_path) as f:
@@ -33,7 +39,7 @@ class TimeBudget(keras.callbacks.Callback):
         self.stopped_early = False
 
     def _elapsed(self):
-        return self.spent + (time.perf_counter() - self._start)
+        return self.spent + (self.clock() - self._start)
 
     def fraction_spent(self):
         """Share of the budget spent so far, in [0, 1]; 0 without a budget."""
@@ -42,7 +48,7 @@ class TimeBudget(keras.callbacks.Callback):
         return min(1.0, self._elapsed() / self.max_seconds)
 
     def on_train_begin(self, logs=None):
-        self._start = time.perf_counter()
+        self._start = self.clock()
 
     def on_train_batch_end(self, batch, logs=None):
         if self.max_seconds is not None and self._elapsed() >= self.max_seconds:
@@ -50,6 +56,8 @@ class TimeBudget(keras.callbacks.Callback):
             self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["train_minutes"] = self._elapsed() / 60.0
         if self.state_path:
             tmp = self.state_path + ".tmp"
             with open(tmp, "w") as f:
@@ -109,7 +117,7 @@ class BudgetDecay(keras.callbacks.Callback):
 
 
 class Throughput(keras.callbacks.Callback):
-    """Measures training throughput in target tokens per second.
+    """Measures training throughput in target tokens and sentences per second.
 
     Only the time inside training batches counts (not validation), and the
     very first batch is left out: it includes tracing the graph.
@@ -117,12 +125,18 @@ class Throughput(keras.callbacks.Callback):
     Args:
         tokens_per_epoch (int): Target tokens (padding excluded) per epoch.
         batches_per_epoch (int): Batches per epoch; each batch is counted
-            as the average share of tokens.
+            as the average share of tokens and sentences.
+        sentences_per_epoch (int): Training sentence pairs per epoch.
     """
 
-    def __init__(self, tokens_per_epoch, batches_per_epoch):
+    def __init__(
+        self, tokens_per_epoch, batches_per_epoch, sentences_per_epoch=0
+    ):
         super().__init__()
         self.tokens_per_batch = tokens_per_epoch / max(batches_per_epoch, 1)
+        self.sentences_per_batch = sentences_per_epoch / max(
+            batches_per_epoch, 1
+        )
         self.batches = 0
         self.seconds = 0.0
         self._first = True
@@ -142,6 +156,86 @@ class Throughput(keras.callbacks.Callback):
         if self.seconds == 0:
             return 0.0
         return self.batches * self.tokens_per_batch / self.seconds
+
+    @property
+    def sentences_per_second(self):
+        if self.seconds == 0:
+            return 0.0
+        return self.batches * self.sentences_per_batch / self.seconds
+
+
+class KeepBest(keras.callbacks.Callback):
+    """Keeps the weights of the best epoch by a dev figure; never stops.
+
+    `keras.callbacks.EarlyStopping(restore_best_weights=True)` couples
+    keeping the best epoch with stopping early, and keeps the best weights
+    in memory only. A time-budgeted run must not stop before its learning
+    rate schedule ends (a fast machine would otherwise stop before the
+    annealing that earns the most), and a resumed run must still know its
+    best epoch. This callback only keeps: at every epoch end it compares
+    `logs[monitor]` with the best so far, writes the weights of a new best
+    to `path` (atomically) and its figure to `path + ".json"`, and restores
+    the best weights when training ends.
+
+    Args:
+        monitor (str): The epoch log to compare, e.g. `"val_bleu"`.
+        mode (str): `"max"` or `"min"`.
+        path (str): A `.weights.h5` file for the best weights; None keeps
+            them in memory only (no resume).
+    """
+
+    def __init__(self, monitor="val_bleu", mode="max", path=None):
+        super().__init__()
+        if mode not in ("max", "min"):
+            raise ValueError(f"mode must be 'max' or 'min'; received {mode!r}.")
+        if path is not None and not path.endswith(".weights.h5"):
+            raise ValueError(
+                f"path must end in .weights.h5; received {path!r}."
+            )
+        self.monitor = monitor
+        self.mode = mode
+        self.path = path
+        self.best = None
+        self.best_epoch = None
+        self._weights = None
+        if path and os.path.exists(path + ".json"):
+            with open(path + ".json") as f:
+                state = json.load(f)
+            self.best, self.best_epoch = state["best"], state["epoch"]
+
+    def _better(self, value):
+        if self.best is None:
+            return True
+        return value > self.best if self.mode == "max" else value < self.best
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            raise ValueError(
+                f"KeepBest monitors {self.monitor!r}, which is not in the "
+                f"epoch logs ({', '.join(sorted(logs or {}))}); put the "
+                "callback that writes it first."
+            )
+        value = float(value)
+        if not self._better(value):
+            return
+        self.best, self.best_epoch = value, epoch
+        if self.path is None:
+            self._weights = self.model.get_weights()
+            return
+        from s2s_zoo.export import atomic_file
+
+        with atomic_file(self.path, suffix=".weights.h5") as tmp:
+            self.model.save_weights(tmp)
+        with atomic_file(self.path + ".json") as tmp:
+            with open(tmp, "w") as f:
+                json.dump({"best": value, "epoch": epoch}, f)
+
+    def on_train_end(self, logs=None):
+        if self._weights is not None:
+            self.model.set_weights(self._weights)
+        elif self.path and os.path.exists(self.path):
+            self.model.load_weights(self.path)
 
 
 class DevBleu(keras.callbacks.Callback):
@@ -231,14 +325,17 @@ class SmoothedTokenCrossentropy(keras.losses.Loss):
 
     def call(self, y_true, y_pred):
         y_true = ops.cast(y_true, "int32")
-        log_probs = ops.log_softmax(ops.cast(y_pred, "float32"), axis=-1)
-        gold = ops.squeeze(
-            ops.take_along_axis(log_probs, ops.expand_dims(y_true, -1), -1),
-            -1,
-        )
-        uniform = ops.mean(log_probs, axis=-1)
+        logits = ops.cast(y_pred, "float32")
+        classes = ops.shape(logits)[-1]
         eps = self.label_smoothing
-        loss = -(1.0 - eps) * gold - eps * uniform
+        # The smoothed target as a dense distribution and one fused softmax
+        # cross-entropy: picking log p(gold) out with a gather instead would
+        # cost a scatter over batch x time x vocabulary in the backward
+        # pass (measured: 8.9 against 10.9 ms a batch of 128 x 11 x 2031).
+        target = ops.one_hot(y_true, classes) * (1.0 - eps) + eps / ops.cast(
+            classes, "float32"
+        )
+        loss = ops.categorical_crossentropy(target, logits, from_logits=True)
         mask = ops.cast(ops.not_equal(y_true, self.padding_id), "float32")
         # A scalar: the reduction's mean over it leaves it unchanged.
         return ops.sum(loss * mask) / ops.maximum(ops.sum(mask), 1.0)

@@ -21,6 +21,7 @@ optionally, lexical word-overlap features computed from the token ids
 """
 
 import keras
+import numpy as np
 from keras import ops
 
 from s2s_zoo import registry
@@ -66,6 +67,22 @@ ABCNN3_DEFAULTS = {
     "normalize_pool_weights": False,
 }
 CHOICES = {"head": ("score", "softmax")}
+# Named sizes. The sentence-pair task sets the per-task lengths, filter
+# width and head itself; "cpu" is the paper's model with 100-d vectors
+# trained with it (no pretrained word2vec ships), "tiny" is for tests.
+PRESETS = {
+    "cpu": dict(embedding_dim=100),
+    "tiny": dict(
+        vocabulary_size=12,
+        embedding_dim=4,
+        sequence_length_1=4,
+        sequence_length_2=5,
+        filters=3,
+        kernel_size=2,
+        num_blocks=2,
+        trainable_embeddings=True,
+    ),
+}
 PAPER = "Yin, Schuetze, Xiang, Zhou 2016 (TACL), ABCNN"
 NUM_OVERLAP_FEATURES = 8
 
@@ -175,9 +192,9 @@ class ABCNN(ZooModel):
         kernel_size (int): Filter width `w`. Default 4.
         num_blocks (int): Convolution-pooling blocks, 1 or 2 in the paper.
             Default 2.
-        head (str): `"score"`: one sigmoid probability per pair (answer
-            selection, paraphrase); `"softmax"`: `num_classes`
-            probabilities (entailment). Default `"score"`.
+        head (str): `"score"`: one logit per pair, the logistic regression
+            of answer selection and paraphrase; `"softmax"`: `num_classes`
+            logits (entailment). Default `"score"`.
         num_classes (int): Classes of the softmax head. Default 3.
         similarity_features (bool): Add the cosine of the two all-ap
             vectors of each level. Default True.
@@ -209,8 +226,9 @@ class ABCNN(ZooModel):
             sequence_length_2)`, right-padded with 0.
 
     Returns:
-        `(batch_size,)` probabilities (score head) or `(batch_size,
-        num_classes)` (softmax head).
+        Logits: `(batch_size,)` (score head; `sigmoid` gives the
+        probability of the positive class) or `(batch_size, num_classes)`
+        (softmax head). `predict_probabilities` applies the link.
 
     Examples:
     >>> model = ABCNN(variant=3, vocabulary_size=20, embedding_dim=4,
@@ -270,6 +288,8 @@ class ABCNN(ZooModel):
         self.variant = variant
         self.kernel_size = kernel_size
         self.head = head
+        self.sequence_length_1 = sequence_length_1
+        self.sequence_length_2 = sequence_length_2
         self.similarity_features = similarity_features
         self.pooled_features = pooled_features
         self.input_attention = variant in (1, 3)
@@ -340,9 +360,12 @@ class ABCNN(ZooModel):
             else None
         )
         self.dropout_layer = keras.layers.Dropout(dropout, name="dropout")
+        # Logits, as every s2s_zoo classifier returns (the SavedModel
+        # signature applies the sigmoid or softmax): a user's own
+        # `compile(loss=...)` then cannot silently train on probabilities
+        # as if they were logits, or the other way round.
         self.classifier = keras.layers.Dense(
             1 if head == "score" else num_classes,
-            activation="sigmoid" if head == "score" else "softmax",
             kernel_regularizer=regularizer,
             name="classifier",
         )
@@ -449,6 +472,29 @@ class ABCNN(ZooModel):
             outputs = ops.squeeze(outputs, -1)  # (batch_size,)
         return outputs, attention
 
+    def default_optimizer(self):
+        """AdaGrad at lr 0.05 with the accumulator at 0: the released
+        code's rows of the paper's hyperparameter table (lr 0.05-0.085 per
+        task and variant); L2 is in the model's regularizers."""
+        return keras.optimizers.Adagrad(
+            learning_rate=0.05, initial_accumulator_value=0.0
+        )
+
+    def default_loss(self):
+        """Binary cross-entropy on the score logit, or sparse categorical
+        cross-entropy on the softmax head's logits."""
+        if self.head == "score":
+            return keras.losses.BinaryCrossentropy(from_logits=True)
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    def predict_probabilities(self, inputs, batch_size=256):
+        """`sigmoid` (score head) or `softmax` of the logits, as NumPy."""
+        logits = self.predict(inputs, batch_size=batch_size, verbose=0)
+        if self.head == "score":
+            return 1.0 / (1.0 + np.exp(-logits))
+        shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+        return shifted / shifted.sum(axis=-1, keepdims=True)
+
     def attention_matrices(self, token_ids_1, token_ids_2):
         """Attention matrices of a batch, for plots: name -> `(B, T0, T1)`.
 
@@ -486,6 +532,7 @@ class ABCNN(ZooModel):
     paper=PAPER + ", BCNN",
     defaults=BCNN_DEFAULTS,
     choices=CHOICES,
+    presets=PRESETS,
 )
 def bcnn(**config):
     return ABCNN(variant=0, **config)
@@ -498,6 +545,7 @@ def bcnn(**config):
     paper=PAPER + "-1",
     defaults=ABCNN1_DEFAULTS,
     choices=CHOICES,
+    presets=PRESETS,
 )
 def abcnn1(**config):
     return ABCNN(variant=1, **config)
@@ -510,6 +558,7 @@ def abcnn1(**config):
     paper=PAPER + "-2",
     defaults=ABCNN2_DEFAULTS,
     choices=CHOICES,
+    presets=PRESETS,
 )
 def abcnn2(**config):
     return ABCNN(variant=2, **config)
@@ -522,6 +571,7 @@ def abcnn2(**config):
     paper=PAPER + "-3",
     defaults=ABCNN3_DEFAULTS,
     choices=CHOICES,
+    presets=PRESETS,
 )
 def abcnn3(**config):
     return ABCNN(variant=3, **config)

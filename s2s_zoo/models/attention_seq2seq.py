@@ -18,6 +18,7 @@ from keras import ops
 
 from s2s_zoo import registry
 from s2s_zoo.layers.attention import get_attention
+from s2s_zoo.layers.bidirectional_gru import BidirectionalGRU
 from s2s_zoo.layers.bridge import Bridge
 from s2s_zoo.layers.context_gru import ContextGRUCell
 from s2s_zoo.layers.deep_output import DeepOutput
@@ -43,6 +44,8 @@ RNNSEARCH_DEFAULTS = {
     "target_vocabulary_size": 30000,
     "embedding_dim": 620,  # m
     "hidden_dim": 1000,  # n, per encoder direction and in the decoder
+    # Per encoder direction when it differs from n (None: n, the paper's).
+    "encoder_hidden_dim": None,
     "attention_dim": 1000,  # n', the alignment MLP
     "maxout_dim": 500,  # l
     "attention_score": "additive",
@@ -50,6 +53,33 @@ RNNSEARCH_DEFAULTS = {
     "dropout": 0.0,  # the paper reports none
     "start_token_id": START_TOKEN_ID,
     "end_token_id": END_TOKEN_ID,
+}
+
+RNNSEARCH_PRESETS = {
+    # What the translation task trains in minutes on 2 CPU cores (the
+    # paper's proportions: l = n / 2 is not kept, l = n trained better on
+    # Tatoeba; docs/results/translation.md).
+    "cpu": dict(
+        embedding_dim=128, hidden_dim=256, attention_dim=256, maxout_dim=256
+    ),
+    # The sizes of the OpenNMT-tf configuration that benchmarks/peer.py
+    # runs (bi-GRU 2 x 128, GRU 256, embeddings 256; its attention layer
+    # of 256 is our maxout readout of l = 128 from 2l = 256 units).
+    "opennmt": dict(
+        embedding_dim=256,
+        hidden_dim=256,
+        encoder_hidden_dim=128,
+        attention_dim=256,
+        maxout_dim=128,
+    ),
+    "tiny": dict(
+        source_vocabulary_size=11,
+        target_vocabulary_size=13,
+        embedding_dim=4,
+        hidden_dim=6,
+        attention_dim=5,
+        maxout_dim=3,
+    ),
 }
 
 
@@ -178,13 +208,23 @@ class RNNSearchDecoder(ExplicitMaskLayer):
         """
         return self.cell.project_context(values)
 
-    def _advance(self, projected_inputs, state, projected_values, keys, mask):
+    def _advance(
+        self,
+        projected_inputs,
+        state,
+        projected_values,
+        keys,
+        mask,
+        recurrent=None,
+    ):
         # Alignment with the PREVIOUS state, then the update that reads c_i
         # (as `C c_i`, the weighted sum of the projected annotations).
         projected_context, weights = self.attention(
             state, projected_values, keys=keys, value_mask=mask
         )
-        new_state = self.cell.step(projected_inputs, projected_context, state)
+        new_state = self.cell.step(
+            projected_inputs, projected_context, state, recurrent
+        )
         return new_state, weights
 
     def _readout(
@@ -213,10 +253,16 @@ class RNNSearchDecoder(ExplicitMaskLayer):
         projected = self.cell.project_inputs(embedded)
         if projected_values is None:
             projected_values = self.project_values(values)
+        recurrent = self.cell.recurrent_weights()  # once, not per step
 
         def body(previous_state, projected_t):
             new_state, weights = self._advance(
-                projected_t, previous_state, projected_values, keys, source_mask
+                projected_t,
+                previous_state,
+                projected_values,
+                keys,
+                source_mask,
+                recurrent,
             )
             return new_state, (previous_state, weights)
 
@@ -312,6 +358,9 @@ class RNNSearch(Seq2SeqModel):
         target_vocabulary_size (int): `K_y`. Default 30000.
         embedding_dim (int): `m`. Default 620.
         hidden_dim (int): `n`. Default 1000.
+        encoder_hidden_dim (int): State size of each encoder direction;
+            None (default) uses `n`, as the paper does. Annotations are
+            then `2 * encoder_hidden_dim` wide.
         attention_dim (int): `n'`. Default 1000.
         maxout_dim (int): `l`. Default 500.
         attention_score (str): `"additive"` (default), `"concat"`,
@@ -344,6 +393,7 @@ class RNNSearch(Seq2SeqModel):
         dropout=0.0,
         start_token_id=START_TOKEN_ID,
         end_token_id=END_TOKEN_ID,
+        encoder_hidden_dim=None,
         **kwargs,
     ):
         check_token_ids(
@@ -359,15 +409,11 @@ class RNNSearch(Seq2SeqModel):
             embeddings_initializer=normal,
             name="source_embedding",
         )
-        self.encoder = keras.layers.Bidirectional(
-            keras.layers.GRU(
-                hidden_dim,
-                return_sequences=True,
-                return_state=True,
-                reset_after=False,
-                kernel_initializer=normal,
-                recurrent_initializer="orthogonal",
-            ),
+        encoder_dim = encoder_hidden_dim or hidden_dim
+        self.encoder = BidirectionalGRU(
+            encoder_dim,
+            input_dim=embedding_dim,
+            kernel_initializer=normal,
             name="encoder",
         )
         self.initial_state = Bridge(hidden_dim, name="initial_state")
@@ -375,7 +421,7 @@ class RNNSearch(Seq2SeqModel):
             target_vocabulary_size,
             embedding_dim=embedding_dim,
             hidden_dim=hidden_dim,
-            context_dim=2 * hidden_dim,
+            context_dim=2 * encoder_dim,
             attention_dim=attention_dim,
             maxout_dim=maxout_dim,
             attention_score=attention_score,
@@ -409,6 +455,7 @@ class RNNSearch(Seq2SeqModel):
             "dropout": dropout,
             "start_token_id": start_token_id,
             "end_token_id": end_token_id,
+            "encoder_hidden_dim": encoder_hidden_dim,
         }
 
     def _encode(self, encoder_token_ids):
@@ -442,6 +489,13 @@ class RNNSearch(Seq2SeqModel):
     def decode_step(self, token_ids, state, memory):
         return self.decoder.step(token_ids, state, **memory)
 
+    def default_optimizer(self):
+        """Adadelta (epsilon 1e-6, rho 0.95), the whole gradient's L2 norm
+        rescaled to at most 1 (Bahdanau et al. 2015, Appendix B.2)."""
+        return keras.optimizers.Adadelta(
+            learning_rate=1.0, rho=0.95, epsilon=1e-6, global_clipnorm=1.0
+        )
+
 
 @registry.register(
     "bahdanau_attention",
@@ -453,6 +507,8 @@ class RNNSearch(Seq2SeqModel):
         "attention_score": ("additive", "concat", "general"),
         "readout_state": ("previous", "new"),
     },
+    types={"encoder_hidden_dim": int},
+    presets=RNNSEARCH_PRESETS,
 )
 def bahdanau_attention(**config):
     return RNNSearch(**config)
@@ -475,6 +531,18 @@ LUONG_DEFAULTS = {
     "dropout": 0.2,
     "start_token_id": START_TOKEN_ID,
     "end_token_id": END_TOKEN_ID,
+}
+
+LUONG_PRESETS = {
+    "cpu": dict(embedding_dim=128, hidden_dim=256, num_layers=2, dropout=0.2),
+    "tiny": dict(
+        source_vocabulary_size=11,
+        target_vocabulary_size=13,
+        embedding_dim=4,
+        hidden_dim=6,
+        num_layers=2,
+        attention_dim=5,
+    ),
 }
 
 
@@ -789,6 +857,12 @@ class LuongSeq2Seq(Seq2SeqModel):
             weights = reverse_sequences(weights, memory["source_mask"])
         return logits, state, weights
 
+    def default_optimizer(self):
+        """Plain SGD at 1.0, the gradient rescaled when its norm exceeds 5
+        (Luong et al. 2015, section 4.1; the halving schedule after epoch
+        5 is a callback's job)."""
+        return keras.optimizers.SGD(learning_rate=1.0, global_clipnorm=5.0)
+
 
 @registry.register(
     "luong_attention",
@@ -797,6 +871,7 @@ class LuongSeq2Seq(Seq2SeqModel):
     paper="Luong, Pham, Manning 2015 (global attention)",
     defaults=LUONG_DEFAULTS,
     choices={"attention_score": ("dot", "general", "concat")},
+    presets=LUONG_PRESETS,
 )
 def luong_attention(**config):
     return LuongSeq2Seq(**config)

@@ -4,12 +4,15 @@ import keras
 from keras import ops
 
 from s2s_zoo import decoding
+from s2s_zoo.data.vocabulary import END_ID
+from s2s_zoo.data.vocabulary import PADDING_ID
+from s2s_zoo.data.vocabulary import START_ID
+from s2s_zoo.layers import loops
 
-# Reserved ids of every vocabulary s2s_zoo builds (s2s_zoo.data): 0 pads,
-# 1 is unknown, 2 starts and 3 ends a target sentence.
-PADDING_ID = 0
-START_TOKEN_ID = 2
-END_TOKEN_ID = 3
+# Reserved ids of every vocabulary s2s_zoo builds (s2s_zoo.data.vocabulary):
+# 0 pads, 1 is unknown, 2 starts and 3 ends a target sentence.
+START_TOKEN_ID = START_ID
+END_TOKEN_ID = END_ID
 
 
 def seq2seq_inputs():
@@ -51,7 +54,7 @@ def scan_time(step, initial_state, inputs, initial_outputs=()):
         return ops.moveaxis(x, 1, 0)
 
     inputs = keras.tree.map_structure(time_major, inputs)
-    (final_state, _), stacked = ops.scan(
+    (final_state, _), stacked = loops.scan(
         body, (initial_state, initial_outputs), inputs
     )
     states, outputs = keras.tree.map_structure(time_major, stacked)
@@ -116,14 +119,47 @@ def step_lstm_stack(layers, inputs, states):
 
 
 class ZooModel(keras.Model):
-    """Base of every s2s_zoo model: its config is its constructor arguments.
+    """Base of every s2s_zoo model: its config is its constructor arguments,
+    and `compile()` with no arguments gives its paper's training setup.
 
     Subclasses wire a functional graph in `__init__`, call
     `super().__init__(inputs=..., outputs=...)` and then store their
     arguments in `self._arguments`. For functional subclasses the parent's
     config describes the graph, not the arguments (see keras-hub's
     `Backbone`), so it is not used.
+
+    Every s2s_zoo model returns logits. `compile(optimizer="auto",
+    loss="auto", ...)` (keras-hub's `Task.compile` convention) fills in,
+    only where the caller says `"auto"`, the paper's optimizer
+    (`default_optimizer`) and a loss that reads those logits
+    (`default_loss`); anything else is passed to `keras.Model.compile`
+    unchanged.
     """
+
+    def default_optimizer(self):
+        """The paper's optimizer, a new instance per call."""
+        raise NotImplementedError
+
+    def default_loss(self):
+        """A loss that matches the model's outputs (logits)."""
+        raise NotImplementedError
+
+    def compile(self, optimizer="auto", loss="auto", **kwargs):
+        if isinstance(optimizer, str) and optimizer == "auto":
+            optimizer = self.default_optimizer()
+        if isinstance(loss, str) and loss == "auto":
+            loss = self.default_loss()
+        super().compile(optimizer=optimizer, loss=loss, **kwargs)
+
+    def compile_from_config(self, config):
+        # Keras skips restoring the compile state of any model whose
+        # `compile` is overridden; ours only fills in "auto", and a saved
+        # config holds the concrete optimizer and loss, so the stock
+        # restore applies.
+        config = keras.saving.deserialize_keras_object(config)
+        self.compile(**config)
+        if hasattr(self, "optimizer") and self.built:
+            self.optimizer.build(self.trainable_variables)
 
     def get_config(self):
         return {
@@ -153,6 +189,12 @@ class Seq2SeqModel(ZooModel):
 
     #: Whether `decode_step` returns attention weights over the source.
     has_attention = False
+
+    def default_loss(self):
+        """Token cross-entropy on the logits, padding (id 0) ignored."""
+        from s2s_zoo import training
+
+        return training.masked_loss()
 
     def encode(self, encoder_token_ids):
         raise NotImplementedError

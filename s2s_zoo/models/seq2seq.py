@@ -44,6 +44,20 @@ RNN_ENCODER_DECODER_DEFAULTS = {
     "end_token_id": END_TOKEN_ID,
 }
 
+RNN_ENCODER_DECODER_PRESETS = {
+    "cpu": dict(
+        embedding_dim=128, hidden_dim=256, maxout_dim=256, output_rank=None
+    ),
+    "tiny": dict(
+        source_vocabulary_size=11,
+        target_vocabulary_size=13,
+        embedding_dim=4,
+        hidden_dim=6,
+        maxout_dim=3,
+        output_rank=5,
+    ),
+}
+
 
 @keras.saving.register_keras_serializable(package="s2s_zoo")
 class RNNEncoderDecoderDecoder(ExplicitMaskLayer):
@@ -305,6 +319,12 @@ class RNNEncoderDecoder(Seq2SeqModel):
         no_attention = ops.zeros((ops.shape(token_ids)[0], 0))
         return logits, state, no_attention
 
+    def default_optimizer(self):
+        """Adadelta, epsilon 1e-6 and rho 0.95 (Cho et al. 2014, 4.1)."""
+        return keras.optimizers.Adadelta(
+            learning_rate=1.0, rho=0.95, epsilon=1e-6
+        )
+
 
 @registry.register(
     "rnn_encoder_decoder",
@@ -314,6 +334,7 @@ class RNNEncoderDecoder(Seq2SeqModel):
     defaults=RNN_ENCODER_DECODER_DEFAULTS,
     choices={"decoder_reset_mode": ("after", "before")},
     nullable=("output_rank",),
+    presets=RNN_ENCODER_DECODER_PRESETS,
 )
 def rnn_encoder_decoder(**config):
     return RNNEncoderDecoder(**config)
@@ -333,6 +354,17 @@ DEEP_LSTM_DEFAULTS = {
     "dropout": 0.0,
     "start_token_id": START_TOKEN_ID,
     "end_token_id": END_TOKEN_ID,
+}
+
+DEEP_LSTM_PRESETS = {
+    "cpu": dict(embedding_dim=128, hidden_dim=256, num_layers=2),
+    "tiny": dict(
+        source_vocabulary_size=11,
+        target_vocabulary_size=13,
+        embedding_dim=4,
+        hidden_dim=6,
+        num_layers=2,
+    ),
 }
 
 
@@ -464,6 +496,12 @@ class DeepLSTMSeq2Seq(Seq2SeqModel):
         no_attention = ops.zeros((ops.shape(token_ids)[0], 0))
         return self.logits(top), state, no_attention
 
+    def default_optimizer(self):
+        """Plain SGD at 0.7, the whole gradient rescaled when its norm
+        exceeds 5 (Sutskever et al. 2014, 3.4; the halving schedule after
+        epoch 5 is a callback's job)."""
+        return keras.optimizers.SGD(learning_rate=0.7, global_clipnorm=5.0)
+
 
 @registry.register(
     "deep_lstm_seq2seq",
@@ -471,6 +509,7 @@ class DeepLSTMSeq2Seq(Seq2SeqModel):
     task="translation",
     paper="Sutskever, Vinyals, Le 2014 (deep LSTM seq2seq)",
     defaults=DEEP_LSTM_DEFAULTS,
+    presets=DEEP_LSTM_PRESETS,
 )
 def deep_lstm_seq2seq(**config):
     return DeepLSTMSeq2Seq(**config)

@@ -42,9 +42,15 @@ def test_build_forward_shape_and_finite(
     name, num_blocks, tiny_config, tiny_batch
 ):
     model = registry.build(name, **{**tiny_config, "num_blocks": num_blocks})
-    scores = np.asarray(model(tiny_batch))
-    assert scores.shape == (2,)
-    assert np.all(np.isfinite(scores)) and np.all((0 < scores) & (scores < 1))
+    logits = np.asarray(model(tiny_batch))
+    assert logits.shape == (2,)
+    assert np.all(np.isfinite(logits))
+    # Logits, like every s2s_zoo classifier: the sigmoid is the score.
+    np.testing.assert_allclose(
+        model.predict_probabilities(tiny_batch),
+        1 / (1 + np.exp(-logits)),
+        rtol=1e-5,
+    )
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -52,9 +58,12 @@ def test_softmax_head_and_overlap_features(name, tiny_config, tiny_batch):
     model = registry.build(
         name, **tiny_config, head="softmax", overlap_features=True
     )
-    probabilities = np.asarray(model(tiny_batch))
-    assert probabilities.shape == (2, 3)
+    logits = np.asarray(model(tiny_batch))
+    assert logits.shape == (2, 3)
+    probabilities = model.predict_probabilities(tiny_batch)
     np.testing.assert_allclose(probabilities.sum(-1), 1.0, rtol=1e-5)
+    expected = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    np.testing.assert_allclose(probabilities, expected, rtol=1e-5)
 
 
 def test_attention_layers_per_variant(tiny_config):
