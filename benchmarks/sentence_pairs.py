@@ -1,6 +1,6 @@
 """Quality benchmark of BCNN and ABCNN-1/2/3 on WikiQA, MSRP and SICK.
 
-Trains every model on every task with `recipes/sentence_pairs.py` (model
+Trains every model on every task with `s2s_zoo.tasks.sentence_pairs` (model
 selection on dev only), then writes what it measured, untouched by hand:
 
 - `docs/results/sentence_pairs.json`: every figure, the per-epoch dev
@@ -25,22 +25,24 @@ Every (task, model) pair is trained once per seed (`--seeds`, default
 1 2 3 4 5) and the tables show the mean ± std over seeds: on MSRP's 408 test
 pairs one pair is 0.25 points, so a single seed cannot rank the models.
 
+The data files are read from `$S2S_ZOO_DATA/{wikiqa,msrp,sick}/`.
+
 Usage (one core, in the background):
     TF_NUM_INTEROP_THREADS=1 TF_NUM_INTRAOP_THREADS=1 \\
-        nohup python benchmarks/sentence_pairs.py > /tmp/abcnn_bench.log 2>&1 &
+        nohup python -m benchmarks.sentence_pairs > abcnn_bench.log 2>&1 &
 
 On two cores, run subsets side by side, then assemble the report from the
 finished runs (`--reuse` takes a run whose metrics.json has the same
 config instead of training it again):
     export TF_NUM_INTEROP_THREADS=1 TF_NUM_INTRAOP_THREADS=1
-    python benchmarks/sentence_pairs.py --tasks wikiqa &
-    python benchmarks/sentence_pairs.py --tasks msrp sick &
-    wait; python benchmarks/sentence_pairs.py --reuse
+    python -m benchmarks.sentence_pairs --tasks wikiqa &
+    python -m benchmarks.sentence_pairs --tasks msrp sick &
+    wait; python -m benchmarks.sentence_pairs --reuse
 """
 
 import argparse
+import dataclasses
 import datetime
-import importlib.util
 import json
 import os
 import platform
@@ -82,11 +84,16 @@ PAPER = {"wikiqa_map": 0.6921, "msrp_accuracy": 0.789, "sick_accuracy": 0.862}
 
 
 def _recipe():
-    path = os.path.join(ROOT, "recipes", "sentence_pairs.py")
-    spec = importlib.util.spec_from_file_location("sentence_pairs_recipe", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The task module every run goes through."""
+    from s2s_zoo.tasks import sentence_pairs
+
+    return sentence_pairs
+
+
+def resolved(config, recipe):
+    """The full config (task defaults filled in) of a benchmark run, as
+    the task writes it to metrics.json."""
+    return dataclasses.asdict(recipe.resolve(recipe.Config(**config)))
 
 
 def overlap_baseline(task, recipe, seed=1, epochs=30):
@@ -103,11 +110,11 @@ def overlap_baseline(task, recipe, seed=1, epochs=30):
     from s2s_zoo.models.abcnn import _LexicalOverlap
 
     started = time.time()
-    config = {**recipe.CONFIG, "task": task}
+    config = recipe.resolve(recipe.Config(task=task))
     splits = recipe.load_splits(config)
     train = splits["train"]
     vocabulary = data.build_vocabulary(train.sentence1 + train.sentence2)
-    tokenizer = data.PairTokenizer(vocabulary, config["oov_buckets"])
+    tokenizer = data.PairTokenizer(vocabulary, config.oov_buckets)
     model_config = recipe.TASKS[task]["model_config"]
     overlap = _LexicalOverlap(tokenizer.size)
     overlap.build()
@@ -146,8 +153,8 @@ def overlap_baseline(task, recipe, seed=1, epochs=30):
         verbose=0,
     )
 
-    class Scores:  # the recipe's evaluate() calls predict(features)
-        def predict(self, x, **kwargs):
+    class Scores:  # the task's evaluate() asks for probabilities
+        def predict_probabilities(self, x, **kwargs):
             p = classifier.predict((x - mean) / std, verbose=0)
             return p if three_way else p[:, 0]
 
@@ -313,7 +320,8 @@ def markdown(report):
     lines = [
         "# Sentence-pair benchmark: BCNN and ABCNN-1/2/3",
         "",
-        "Written by `benchmarks/sentence_pairs.py`; do not edit by hand.",
+        "Written by `python -m benchmarks.sentence_pairs`; do not edit by "
+        "hand.",
         "",
         f"- Command: `{report['command']}`",
         f"- Date: {report['date']}",
@@ -440,7 +448,7 @@ def _finished_run(output_dir, config, recipe):
         return None
     with open(path) as f:
         metrics = json.load(f)
-    full = recipe.resolve_config(config)
+    full = resolved(config, recipe)
     expected = {k: v for k, v in full.items() if k != "model_config"}
     if metrics.get("config") != json.loads(json.dumps(expected)):
         return None
@@ -501,7 +509,7 @@ def main(argv=None):
                 metrics = _finished_run(output_dir, config, recipe)
                 if metrics is None or not args.reuse:
                     print(f"=== {task} / {model} / seed {seed}", flush=True)
-                    metrics = recipe.main(config)
+                    metrics = recipe.train(recipe.Config(**config)).metrics
                     keras.backend.clear_session()
                 else:
                     print(f"=== {task} / {model} / seed {seed}: reused")
@@ -511,7 +519,7 @@ def main(argv=None):
     baselines = [overlap_baseline(task, recipe) for task in args.tasks]
     report = {
         "command": "TF_NUM_INTEROP_THREADS=1 TF_NUM_INTRAOP_THREADS=1 "
-        "python benchmarks/sentence_pairs.py"
+        "python -m benchmarks.sentence_pairs"
         + ("" if argv is None and len(sys.argv) == 1 else " ")
         + " ".join(sys.argv[1:] if argv is None else argv),
         "date": datetime.datetime.now()
@@ -525,7 +533,7 @@ def main(argv=None):
         "tasks": args.tasks,
         "common": COMMON,
         "settings": SETTINGS,
-        "word_vectors": recipe.CONFIG["word_vectors"],
+        "word_vectors": recipe.Config().word_vectors,
         "paper_abcnn3": PAPER,
         "results": results,
         "baselines": baselines,

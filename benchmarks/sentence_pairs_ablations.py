@@ -26,14 +26,13 @@ accuracy is 49 pairs, where MSRP's carved test split has 408.
 
 Usage (two cores: run the variants side by side, then assemble):
     export TF_NUM_INTEROP_THREADS=1 TF_NUM_INTRAOP_THREADS=1
-    python benchmarks/sentence_pairs_ablations.py --models bcnn &
-    python benchmarks/sentence_pairs_ablations.py --models abcnn3 &
-    wait; python benchmarks/sentence_pairs_ablations.py --assemble
+    python -m benchmarks.sentence_pairs_ablations --models bcnn &
+    python -m benchmarks.sentence_pairs_ablations --models abcnn3 &
+    wait; python -m benchmarks.sentence_pairs_ablations --assemble
 """
 
 import argparse
 import datetime
-import importlib.util
 import json
 import os
 import sys
@@ -47,11 +46,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _benchmark():
-    path = os.path.join(ROOT, "benchmarks", "sentence_pairs.py")
-    spec = importlib.util.spec_from_file_location("sentence_pairs_bench", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from benchmarks import sentence_pairs
+
+    return sentence_pairs
 
 
 # name -> (overrides of the recipe config, models it applies to or None)
@@ -103,7 +100,7 @@ def variant_config(bench, task, model, seed, overrides, output_dir):
 def same_as_defaults(bench, recipe, task, model, overrides):
     """Whether `overrides` leave the recipe's config for `task` unchanged."""
     configs = [
-        recipe.resolve_config(variant_config(bench, task, model, 1, o, None))
+        bench.resolved(variant_config(bench, task, model, 1, o, None), recipe)
         for o in (overrides, {})
     ]
     return configs[0] == configs[1]
@@ -248,14 +245,14 @@ def main(argv=None):
                         continue
                     if metrics is None:
                         print(f"=== {task} / {variant} / {model} / {seed}")
-                        metrics = recipe.main(config)
+                        metrics = recipe.train(recipe.Config(**config)).metrics
                         keras.backend.clear_session()
                     result = {k: metrics[k] for k in keys if k in metrics}
                     results.append({**result, "seed": seed, "variant": variant})
     report = {
         "command": " ".join(
             ["TF_NUM_INTEROP_THREADS=1 TF_NUM_INTRAOP_THREADS=1 python"]
-            + ["benchmarks/sentence_pairs_ablations.py"]
+            + ["-m", "benchmarks.sentence_pairs_ablations"]
             + (sys.argv[1:] if argv is None else list(argv))
         ),
         "date": datetime.datetime.now()

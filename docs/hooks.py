@@ -10,9 +10,10 @@ shows nothing in their place):
   the docstring of `CLASS` (e.g. `s2s_zoo.models.RNNSearch`).
 - `<!-- gen:recipe PATH -->`: the module docstring of a recipe (what it does,
   what it writes) and a table of every command-line flag, read from the
-  recipe's own `argparse` parser.
-- `<!-- gen:recipe_sizes NAME -->`: the sizes `recipes/translate.py`
-  gives model `NAME` by default (its `CPU_SIZES`).
+  `s2s-zoo` parser the recipe calls (`s2s_zoo.cli`, generated from the
+  task's `Config`).
+- `<!-- gen:recipe_sizes NAME -->`: the registry's `"cpu"` preset of model
+  `NAME`, the sizes the tasks train it at by default.
 - `<!-- gen:docstring PATH -->`: the module docstring of a script.
 - `<!-- gen:figures GLOB [JSON] [optional] -->`: every PNG in
   `docs/results/figures/` whose name matches `GLOB`, and, if `JSON`
@@ -44,7 +45,6 @@ import argparse
 import fnmatch
 import glob
 import importlib
-import importlib.util
 import inspect
 import json
 import logging
@@ -174,22 +174,6 @@ def _pending(
     then="Once it has run, the next build of this site fills this in.",
 ):
     return f'!!! note "Pending: {what}"\n    {how}\n    {then}\n'
-
-
-_imported = {}
-
-
-def _import_file(path):
-    """Imports a script by path once per build (recipes are no package)."""
-    path = os.path.abspath(path)
-    if path in _imported:
-        return _imported[path]
-    name = "_s2s_zoo_docs_" + os.path.splitext(os.path.basename(path))[0]
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    _imported[path] = module
-    return module
 
 
 def _file_docstring(path):
@@ -325,28 +309,23 @@ def _defaults(args, page):
 # === gen:recipe ===
 
 
-class _Captured(Exception):
-    def __init__(self, parser):
-        super().__init__("parser captured")
-        self.parser = parser
+RECIPE_COMMANDS = {
+    "recipes/translate.py": "translate",
+    "recipes/aspect_sentiment.py": "aspect-sentiment",
+    "recipes/sentence_pairs.py": "sentence-pairs",
+    "recipes/bottleneck.py": "bottleneck",
+}
 
 
 def recipe_parser(path):
-    """The `argparse.ArgumentParser` a recipe's `parse_args` builds."""
-    module = _import_file(os.path.join(ROOT, path))
-    original = argparse.ArgumentParser.parse_args
+    """The `argparse` parser of the `s2s-zoo` command a recipe runs."""
+    from s2s_zoo import cli
 
-    def capture(self, *args, **kwargs):
-        raise _Captured(self)
-
-    argparse.ArgumentParser.parse_args = capture
-    try:
-        module.parse_args([])
-    except _Captured as captured:
-        return captured.parser
-    finally:
-        argparse.ArgumentParser.parse_args = original
-    raise RuntimeError(f"{path}: parse_args() never called parse_args.")
+    command = RECIPE_COMMANDS[path]
+    for action in cli.parser()._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices[command]
+    raise RuntimeError("s2s-zoo has no subcommands.")
 
 
 def flag_rows(parser):
@@ -358,6 +337,9 @@ def flag_rows(parser):
         flag = ", ".join(action.option_strings) or action.dest
         if isinstance(action, argparse._StoreTrueAction):
             values, default = "switch", "off"
+        elif isinstance(action, argparse.BooleanOptionalAction):
+            values = "switch"
+            default = "on" if action.default else "off"
         else:
             if action.choices is not None:
                 values = ", ".join(f"`{c}`" for c in action.choices)
@@ -397,6 +379,7 @@ def _recipe(args, page):
     doc = _docstring_markdown(_file_docstring(os.path.join(ROOT, path)))
     table = ["| flag | default | values | help |", "|---|---|---|---|"]
     for flag, default, values, help_text in flag_rows(parser):
+        flag = "`, `".join(flag.split(", "))
         table.append(
             f"| `{flag}` | {default} | {values} | {_cell(help_text)} |"
         )
@@ -411,21 +394,21 @@ def _recipe(args, page):
 
 
 def _recipe_sizes(args, page):
+    import s2s_zoo
+
     name = args.strip()
-    module = _import_file(os.path.join(ROOT, "recipes", "translate.py"))
-    sizes = module.CPU_SIZES.get(name)
+    sizes = s2s_zoo.describe(name).presets.get("cpu")
     if not sizes:
         return (
-            f"`recipes/translate.py` builds `{name}` with the defaults "
-            "above, except the vocabulary sizes and special ids, which "
-            "come from the data.\n"
+            f"The tasks build `{name}` with the defaults above, except the "
+            "vocabulary sizes and special ids, which come from the data.\n"
         )
     items = ", ".join(f"`{k}={v!r}`" for k, v in sizes.items())
     return (
-        f"`recipes/translate.py` shrinks `{name}` to train in minutes on a "
-        f"CPU (`CPU_SIZES` in the recipe): {items}; the vocabulary sizes "
-        "and special ids come from the data, and `--set KEY=VALUE` "
-        "overrides any key.\n"
+        f"The tasks train `{name}` at its `cpu` preset, sizes that train in "
+        f'minutes on a CPU (`s2s_zoo.build("{name}", preset="cpu")`): '
+        f"{items}; the vocabulary sizes and special ids come from the data, "
+        "and `--set KEY=VALUE` overrides any key.\n"
     )
 
 

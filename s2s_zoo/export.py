@@ -1,5 +1,9 @@
 """Saving: `.keras` files and SavedModels, each written atomically.
 
+The one home of serving: the three `tf.Module`s whose `serving_default`
+takes raw strings (`Translator`, `AspectSentimentModule`,
+`SentencePairModule`) and `export_module`, which writes any of them.
+
 A crash or a kill while writing never leaves a half-written model where a
 good one was: everything is written to a temporary sibling first and then
 moved into place with `os.replace` (atomic on POSIX for a file, and for a
@@ -14,6 +18,8 @@ import tempfile
 import time
 
 import tensorflow as tf
+
+from s2s_zoo.data import aspect_text
 
 
 @contextlib.contextmanager
@@ -151,6 +157,10 @@ class Translator(tf.Module):
             "translation": translation,
             "score": out.scores[:, 0],
             "attention": out.attention[:, 0],
+            # What the model read and wrote (0-padded ids; the output
+            # ends with [END] unless it ran out of steps).
+            "token_ids": best_ids,
+            "source_ids": source,
         }
 
 
@@ -198,3 +208,124 @@ def export_translator(
             translator, tmp, signatures={"serving_default": signature}
         )
     return translator
+
+
+def export_module(module, path):
+    """Writes `module` (with a `serving_default` tf.function) as a SavedModel
+    to `path`, atomically; returns the path."""
+    with atomic_directory(path) as tmp:
+        tf.saved_model.save(
+            module, tmp, signatures={"serving_default": module.serving_default}
+        )
+    return path
+
+
+class AspectSentimentModule(tf.Module):
+    """String in, sentiment out: the exported serving graph.
+
+    `serving_default(sentence, aspect)` takes two 1-D string tensors of the
+    same length and returns a dict: `probabilities` float32
+    `(batch_size, num_classes)`, `label` string `(batch_size,)` and
+    `attention` float32 `(batch_size, N)` over the sentence tokens (as
+    `split_words` gives them, cut to `max_length`; zeros for the models
+    without attention). Empty sentences, aspects absent from the sentence,
+    unseen words (id 1) and over-long text all get an answer.
+
+    Args:
+        model: A trained `s2s_zoo.models.ATAELSTM`.
+        vocabulary (Vocabulary): Sentence words.
+        aspect_vocabulary (Vocabulary): Aspect tokens.
+        label_names (list[str]): Class names by label id.
+        level (str): `"term"` or `"category"`, how aspects are tokenized.
+        max_length (int): Most sentence tokens read. Default 100.
+    """
+
+    def __init__(
+        self,
+        model,
+        vocabulary,
+        aspect_vocabulary,
+        label_names,
+        level,
+        max_length=100,
+    ):
+        super().__init__()
+        self.model = model
+        self.word_table = vocabulary.table()
+        self.aspect_table = aspect_vocabulary.table()
+        self.label_names = tf.constant(list(label_names), tf.string)
+        self.level = level
+        self.max_length = max_length
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None], tf.string, name="sentence"),
+            tf.TensorSpec([None], tf.string, name="aspect"),
+        ]
+    )
+    def serving_default(self, sentence, aspect):
+        token_ids = aspect_text.encode(
+            aspect_text.split_words(sentence),
+            self.word_table,
+            self.max_length,
+        )
+        aspect_token_ids = aspect_text.encode(
+            aspect_text.aspect_tokens(aspect, self.level), self.aspect_table
+        )
+        logits, attention = self.model.call_with_attention(
+            {"token_ids": token_ids, "aspect_token_ids": aspect_token_ids}
+        )
+        probabilities = tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)
+        label = tf.gather(self.label_names, tf.argmax(probabilities, -1))
+        return {
+            "probabilities": probabilities,
+            "label": label,
+            "attention": tf.cast(attention, tf.float32),
+        }
+
+
+class SentencePairModule(tf.Module):
+    """Two strings in, a match score out: the exported sentence-pair graph.
+
+    `serving_default(sentence1, sentence2)` takes two 1-D string tensors
+    and returns `score`: the probability of the positive class (answer
+    selection, paraphrase) or, for a 3-way model, that of the predicted
+    label, with `probabilities` and `label` as well. The model returns
+    logits; the sigmoid or softmax is applied here. Tokenization
+    (`s2s_zoo.data.sentence_pairs.PairTokenizer`) runs inside the graph.
+
+    Args:
+        model: A trained `s2s_zoo.models.ABCNN`.
+        tokenizer: Its `PairTokenizer`.
+        label_names (tuple[str]): Names of a 3-way model's classes.
+    """
+
+    def __init__(self, model, tokenizer, label_names=()):
+        super().__init__()
+        self.model = model
+        self.tokenizer = tokenizer
+        self.three_way = model.head == "softmax"
+        self.label_names = tf.constant(list(label_names) or [""], tf.string)
+        self.length_1 = model.sequence_length_1
+        self.length_2 = model.sequence_length_2
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None], tf.string, name="sentence1"),
+            tf.TensorSpec([None], tf.string, name="sentence2"),
+        ]
+    )
+    def serving_default(self, sentence1, sentence2):
+        inputs = {
+            "token_ids_1": self.tokenizer(sentence1, self.length_1),
+            "token_ids_2": self.tokenizer(sentence2, self.length_2),
+        }
+        logits = tf.cast(self.model(inputs, training=False), tf.float32)
+        if not self.three_way:
+            return {"score": tf.sigmoid(logits)}
+        probabilities = tf.nn.softmax(logits, axis=-1)
+        return {
+            "score": tf.reduce_max(probabilities, axis=-1),
+            "probabilities": probabilities,
+            "label": tf.gather(self.label_names, tf.argmax(logits, axis=-1)),
+        }

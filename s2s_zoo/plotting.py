@@ -1,4 +1,9 @@
-"""Attention heatmaps with matplotlib, Chinese glyphs included.
+"""Every figure s2s_zoo draws: attention heatmaps (translation, aspect
+sentiment, sentence pairs) and training curves, Chinese glyphs included.
+
+Figures are drawn on `matplotlib.figure.Figure` objects, never through
+`pyplot`, so importing s2s_zoo does not switch the matplotlib backend of a
+notebook, and drawing works on a machine without a display.
 
 matplotlib's default font has no CJK glyphs and silently draws empty boxes.
 `cjk_font()` looks for a font that does, in this order: the
@@ -10,13 +15,11 @@ s2s_zoo. If none is usable it raises an error that says what to install.
 
 import os
 
-import matplotlib
+import numpy as np
+from matplotlib import font_manager
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib import font_manager  # noqa: E402
+from s2s_zoo.export import atomic_file
 
 _BUNDLED_FONT = os.path.join(
     os.path.dirname(os.path.abspath(__file__)),
@@ -105,7 +108,8 @@ def attention_heatmap(weights, source_tokens, target_tokens, path, title=None):
     font = cjk_font()
     width = max(4.0, 0.45 * len(source_tokens) + 2)
     height = max(3.0, 0.4 * len(target_tokens) + 1.5)
-    fig, ax = plt.subplots(figsize=(width, height), dpi=120)
+    fig = Figure(figsize=(width, height), dpi=120)
+    ax = fig.subplots()
     image = ax.imshow(
         weights, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto"
     )
@@ -120,6 +124,117 @@ def attention_heatmap(weights, source_tokens, target_tokens, path, title=None):
         ax.set_title(title, fontproperties=font, fontsize=10, pad=28)
     fig.colorbar(image, ax=ax, fraction=0.04)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _save(fig, path)
+    return path
+
+
+def _save(fig, path, dpi=None):
+    """Writes `fig` as a PNG to `path`, atomically."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with atomic_file(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi)
+
+
+def aspect_heatmap(weights, words, labels, path, title=None):
+    """Attention of one sentence per aspect: one row per aspect.
+
+    Args:
+        weights: Array `(len(labels), len(words))`.
+        words (list[str]): The sentence's tokens (columns).
+        labels (list[str]): One label per row (aspect, gold / predicted).
+        path (str): Output PNG.
+        title (str): Default "attention per aspect (gold / predicted)".
+    """
+    matrix = np.asarray(weights)[:, : len(words)]
+    width = len(words)
+    fig = Figure(figsize=(max(4, 0.5 * width + 3), 0.5 * len(labels) + 1.5))
+    ax = fig.subplots()
+    image = ax.imshow(matrix, cmap="Reds", aspect="auto", vmin=0, vmax=1)
+    for (row, column), value in np.ndenumerate(matrix):
+        ax.text(
+            column,
+            row,
+            f"{value:.2f}",
+            ha="center",
+            va="center",
+            fontsize=7,
+            color="white" if value > 0.5 else "black",
+        )
+    fig.colorbar(image, ax=ax, fraction=0.03)
+    ax.set_xticks(range(width), words, rotation=60, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_title(title or "attention per aspect (gold / predicted)")
+    fig.tight_layout()
+    _save(fig, path, dpi=80)
+    return path
+
+
+def pair_heatmap(matrix, path, title, row_tokens=None, column_tokens=None):
+    """One ABCNN attention matrix of a sentence pair.
+
+    Args:
+        matrix: Array `(rows, columns)`.
+        path (str): Output PNG.
+        title (str): The title.
+        row_tokens, column_tokens (list[str]): Tick labels (for the input
+            level, whose rows and columns are words); None for none.
+    """
+    matrix = np.asarray(matrix)
+    fig = Figure(
+        figsize=(2 + 0.25 * matrix.shape[1], 2 + 0.25 * matrix.shape[0])
+    )
+    ax = fig.subplots()
+    image = ax.imshow(matrix, cmap="viridis", aspect="auto")
+    if row_tokens is not None:
+        ax.set_yticks(range(len(row_tokens)), row_tokens, fontsize=7)
+    if column_tokens is not None:
+        ax.set_xticks(
+            range(len(column_tokens)), column_tokens, fontsize=7, rotation=90
+        )
+    ax.set_title(title, fontsize=8)
+    fig.colorbar(image, ax=ax)
+    fig.tight_layout()
+    _save(fig, path, dpi=80)
+    return path
+
+
+def line_chart(
+    series, path, xlabel, ylabel, title=None, vertical=None, xticks=None
+):
+    """Lines of `(x, y)` points, one per label.
+
+    Args:
+        series (dict): `label -> (xs, ys)`.
+        path (str): Output PNG.
+        xlabel, ylabel (str): Axis labels.
+        title (str): Optional title.
+        vertical (tuple): Optional `(x, text)`, a dotted marker line.
+        xticks (tuple): Optional `(positions, labels)`.
+    """
+    fig = Figure(figsize=(8, 4.5), dpi=120)
+    ax = fig.subplots()
+    for label, (xs, ys) in series.items():
+        ax.plot(xs, ys, marker="o", markersize=3, label=label)
+    if vertical is not None:
+        x, note = vertical
+        ax.axvline(x, color="grey", linestyle=":")
+        ax.text(
+            x,
+            0.97,
+            " " + note,
+            color="grey",
+            va="top",
+            transform=ax.get_xaxis_transform(),
+        )
+    if xticks is not None:
+        ax.set_xticks(xticks[0])
+        ax.set_xticklabels(xticks[1], fontsize=7)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    _save(fig, path)
     return path

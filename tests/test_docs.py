@@ -186,6 +186,11 @@ def _public_symbols():
         "s2s_zoo.decoding",
         "s2s_zoo.export",
         "s2s_zoo.registry",
+        "s2s_zoo.tasks.translation",
+        "s2s_zoo.tasks.aspect_sentiment",
+        "s2s_zoo.tasks.sentence_pairs",
+        "s2s_zoo.tasks.bottleneck",
+        "s2s_zoo.cli",
     ):
         module = importlib.import_module(module_name)
         for name, obj in vars(module).items():

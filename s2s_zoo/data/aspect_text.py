@@ -9,18 +9,20 @@ the exported SavedModel, so serving cannot drift from training:
   (`"anecdotes/miscellaneous"`) is one token.
 - `Vocabulary`: words by id, 0 = `[PAD]`, 1 = `[UNK]`; `encode` maps a
   batch of token lists to right-padded ids with a `tf.lookup` table.
-- `AspectSentimentModule`: a `tf.Module` whose `serving_default(sentence,
-  aspect)` returns `probabilities`, `label` and `attention`.
+
+The serving graph that runs them on raw strings is
+`s2s_zoo.export.AspectSentimentModule`.
 """
 
 import numpy as np
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-PADDING_TOKEN = "[PAD]"
-UNKNOWN_TOKEN = "[UNK]"
-PADDING_ID = 0
-UNKNOWN_ID = 1
+from s2s_zoo.data import vocabulary as vocabulary_files
+from s2s_zoo.data.vocabulary import PADDING_ID
+from s2s_zoo.data.vocabulary import PADDING_TOKEN
+from s2s_zoo.data.vocabulary import UNKNOWN_ID
+from s2s_zoo.data.vocabulary import UNKNOWN_TOKEN
 
 _PUNCTUATION = r"[\p{P}\p{S}]"
 _DELIMITERS = r"\s+|" + _PUNCTUATION
@@ -122,15 +124,14 @@ class Vocabulary:
             default_value=UNKNOWN_ID,
         )
 
-    def save(self, path):
-        """Writes one token a line."""
-        with open(path, "w", encoding="utf-8") as f:
-            f.write("".join(token + "\n" for token in self.tokens))
+    def save(self, directory, name):
+        """Writes `name.vocab` and `name.json` (`s2s_zoo.data.vocabulary`)."""
+        vocabulary_files.save(directory, name, self.tokens, kind="words")
 
     @classmethod
-    def load(cls, path):
-        with open(path, encoding="utf-8") as f:
-            return cls(line.rstrip("\n") for line in f)
+    def load(cls, directory, name):
+        tokens, _ = vocabulary_files.load(directory, name)
+        return cls(tokens)
 
 
 def encode(tokens, table, max_length=None):
@@ -200,65 +201,3 @@ def aspect_dataset(inputs, labels=None, batch_size=25, shuffle=False, seed=0):
         return (batch, *rest) if rest else batch
 
     return dataset.batch(batch_size).map(trim_all)
-
-
-class AspectSentimentModule(tf.Module):
-    """String in, sentiment out: the exported serving graph.
-
-    `serving_default(sentence, aspect)` takes two 1-D string tensors of the
-    same length and returns a dict: `probabilities` float32
-    `(batch_size, num_classes)`, `label` string `(batch_size,)` and
-    `attention` float32 `(batch_size, N)` over the sentence tokens (as
-    `split_words` gives them, cut to `max_length`; zeros for the models
-    without attention). Empty sentences, aspects absent from the sentence,
-    unseen words (id 1) and over-long text all get an answer.
-
-    Args:
-        model: A trained `s2s_zoo.models.ATAELSTM`.
-        vocabulary (Vocabulary): Sentence words.
-        aspect_vocabulary (Vocabulary): Aspect tokens.
-        label_names (list[str]): Class names by label id.
-        level (str): `"term"` or `"category"`, how aspects are tokenized.
-        max_length (int): Most sentence tokens read. Default 100.
-    """
-
-    def __init__(
-        self,
-        model,
-        vocabulary,
-        aspect_vocabulary,
-        label_names,
-        level,
-        max_length=100,
-    ):
-        super().__init__()
-        self.model = model
-        self.word_table = vocabulary.table()
-        self.aspect_table = aspect_vocabulary.table()
-        self.label_names = tf.constant(list(label_names), tf.string)
-        self.level = level
-        self.max_length = max_length
-
-    @tf.function(
-        input_signature=[
-            tf.TensorSpec([None], tf.string, name="sentence"),
-            tf.TensorSpec([None], tf.string, name="aspect"),
-        ]
-    )
-    def serving_default(self, sentence, aspect):
-        token_ids = encode(
-            split_words(sentence), self.word_table, self.max_length
-        )
-        aspect_token_ids = encode(
-            aspect_tokens(aspect, self.level), self.aspect_table
-        )
-        logits, attention = self.model.call_with_attention(
-            {"token_ids": token_ids, "aspect_token_ids": aspect_token_ids}
-        )
-        probabilities = tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)
-        label = tf.gather(self.label_names, tf.argmax(probabilities, -1))
-        return {
-            "probabilities": probabilities,
-            "label": label,
-            "attention": tf.cast(attention, tf.float32),
-        }

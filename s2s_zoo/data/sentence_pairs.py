@@ -24,10 +24,10 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-PADDING_ID = 0
-UNKNOWN_ID = 1
-PADDING_TOKEN = ""
-UNKNOWN_TOKEN = "[UNK]"
+from s2s_zoo.data import vocabulary as vocabulary_files
+from s2s_zoo.data.vocabulary import PADDING_ID
+from s2s_zoo.data.vocabulary import PADDING_TOKEN
+from s2s_zoo.data.vocabulary import UNKNOWN_TOKEN
 
 WIKIQA_TSV_HEADER = (
     "QuestionID",
@@ -316,33 +316,6 @@ def read_sick(path, split=None):
     )
 
 
-def carve_splits(size, fractions, seed=0):
-    """Splits `range(size)` at random into disjoint index arrays.
-
-    Args:
-        size (int): Number of examples.
-        fractions (list[float]): Fraction of each split but the first; the
-            first split gets the rest. `[0.1, 0.1]` gives train/dev/test
-            with 80/10/10.
-        seed (int): For the permutation.
-
-    Returns:
-        A list of sorted int arrays, `len(fractions) + 1` of them.
-    """
-    if sum(fractions) >= 1 or any(f <= 0 for f in fractions):
-        raise ValueError(
-            "fractions must be positive and sum to less than 1; "
-            f"received {list(fractions)}."
-        )
-    order = np.random.default_rng(seed).permutation(size)
-    counts = [int(round(f * size)) for f in fractions]
-    splits, start = [], 0
-    for count in counts:
-        splits.append(np.sort(order[start : start + count]))
-        start += count
-    return [np.sort(order[start:])] + splits
-
-
 # === Tokenization (a TensorFlow graph) ===
 
 _SPLIT_PATTERN = r"\s+|\p{P}|\p{S}|\p{Han}"
@@ -442,8 +415,9 @@ class PairTokenizer(tf.Module):
         self.vocabulary = list(vocabulary)
         self.oov_buckets = oov_buckets
         self.size = len(vocabulary) + oov_buckets
-        # The padding token "" is never produced by `tokenize`, so it is left
-        # out of the table; every other word maps to its index.
+        # The padding token is never produced by `tokenize` (it lowercases
+        # and splits off brackets), so it is left out of the table; every
+        # other word maps to its index.
         initializer = tf.lookup.KeyValueTensorInitializer(
             tf.constant(self.vocabulary[1:]),
             tf.range(1, len(self.vocabulary), dtype=tf.int64),
@@ -462,6 +436,21 @@ class PairTokenizer(tf.Module):
             shape=tf.stack([tf.shape(ids.row_lengths())[0], sequence_length]),
         )
         return tf.cast(dense, tf.int32)
+
+    def save(self, directory, name="words"):
+        """Writes `name.vocab` and `name.json` (`s2s_zoo.data.vocabulary`)."""
+        vocabulary_files.save(
+            directory,
+            name,
+            self.vocabulary,
+            kind="pair_words",
+            oov_buckets=self.oov_buckets,
+        )
+
+    @classmethod
+    def load(cls, directory, name="words"):
+        tokens, options = vocabulary_files.load(directory, name)
+        return cls(tokens, oov_buckets=options["oov_buckets"])
 
 
 def word_statistics(sentences, tokenizer, stopwords=STOPWORDS):

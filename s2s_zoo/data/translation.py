@@ -15,16 +15,23 @@
 """
 
 import collections
-import hashlib
-import json
-import os
 
 import keras
 import keras_hub
 import tensorflow as tf
 
-RESERVED_TOKENS = ["[PAD]", "[UNK]", "[START]", "[END]"]
-PADDING_ID, UNKNOWN_ID, START_ID, END_ID = 0, 1, 2, 3
+from s2s_zoo.data import splits
+from s2s_zoo.data import vocabulary as vocabulary_files
+from s2s_zoo.data.vocabulary import END_ID
+from s2s_zoo.data.vocabulary import END_TOKEN
+from s2s_zoo.data.vocabulary import PADDING_ID
+from s2s_zoo.data.vocabulary import PADDING_TOKEN
+from s2s_zoo.data.vocabulary import START_ID
+from s2s_zoo.data.vocabulary import START_TOKEN
+from s2s_zoo.data.vocabulary import UNKNOWN_ID  # noqa: F401 (re-export)
+from s2s_zoo.data.vocabulary import UNKNOWN_TOKEN
+
+RESERVED_TOKENS = [PADDING_TOKEN, UNKNOWN_TOKEN, START_TOKEN, END_TOKEN]
 TOKENIZER_KINDS = ("wordpiece", "character")
 
 
@@ -110,36 +117,6 @@ def read_parallel_files(source_path, target_path, encoding="utf-8"):
     return pairs
 
 
-def load_pairs(data=None, source_lang="zh", target_lang="en"):
-    """Reads the pairs a recipe was pointed at.
-
-    Args:
-        data (list[str]): None for the bundled Tatoeba zh-en pairs; one
-            manythings.org TSV file (column 0 English, column 1 the other
-            language); or two line-aligned files, source then target.
-        source_lang, target_lang (str): Which side is the source.
-
-    Returns:
-        A list of `(source, target)` pairs.
-    """
-    from s2s_zoo import datasets
-
-    if not data:
-        if sorted((source_lang, target_lang)) != ["en", "zh"]:
-            raise ValueError(
-                "The bundled data is Chinese-English (zh, en); pass a file "
-                f"for {source_lang}-{target_lang}."
-            )
-        return datasets.tatoeba("cmn", source=source_lang)
-    if len(data) == 2:
-        return read_parallel_files(*data)
-    if len(data) != 1:
-        raise ValueError("Pass one TSV file or two line-aligned files.")
-    if source_lang == "en":
-        return read_tsv_pairs(data[0], 0, 1)
-    return read_tsv_pairs(data[0], 1, 0)
-
-
 def default_tokenizer_kind(lang):
     """Characters for Chinese and Japanese (no spaces), WordPiece otherwise."""
     return "character" if lang in ("zh", "cmn", "ja", "jpn") else "wordpiece"
@@ -148,32 +125,26 @@ def default_tokenizer_kind(lang):
 # === Splits ===
 
 
-def _fraction(text):
-    digest = hashlib.md5(text.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
-
-
 def split_pairs(pairs, dev_fraction=0.04, test_fraction=0.04):
     """Splits pairs deterministically into train, dev and test.
 
-    The split of a pair is decided by a hash of its SOURCE sentence, so it
-    does not depend on the file order or on Python's hash seed, and all
-    translations of one source sentence land in the same split: no test
-    source is ever seen in training.
+    The split of a pair is decided by a hash of its SOURCE sentence
+    (`s2s_zoo.data.splits.hash_split`), so it does not depend on the file
+    order or on Python's hash seed, and all translations of one source
+    sentence land in the same split: no test source is ever seen in
+    training.
 
     Returns:
         A dict with keys `"train"`, `"dev"`, `"test"`, each a list of pairs.
     """
-    splits = {"train": [], "dev": [], "test": []}
-    for pair in pairs:
-        u = _fraction(pair[0])
-        if u < test_fraction:
-            splits["test"].append(pair)
-        elif u < test_fraction + dev_fraction:
-            splits["dev"].append(pair)
-        else:
-            splits["train"].append(pair)
-    return splits
+    train, test, dev = splits.hash_split(
+        [source for source, _ in pairs], [test_fraction, dev_fraction]
+    )
+    return {
+        "train": [pairs[i] for i in train],
+        "dev": [pairs[i] for i in dev],
+        "test": [pairs[i] for i in test],
+    }
 
 
 def group_references(pairs):
@@ -220,8 +191,8 @@ class CharacterTokenizer(keras.layers.Layer):
         self.lowercase = lowercase
         self._lookup = keras.layers.StringLookup(
             vocabulary=self.vocabulary[2:],
-            mask_token="[PAD]",
-            oov_token="[UNK]",
+            mask_token=PADDING_TOKEN,
+            oov_token=UNKNOWN_TOKEN,
             output_mode="int",
         )
         self._inverse = tf.constant(self.vocabulary)
@@ -346,20 +317,19 @@ class Tokenizer:
         return tf.strings.strip(text)
 
     def save(self, directory, name):
-        """Writes `name.vocab` (one token a line) and `name.json`."""
-        os.makedirs(directory, exist_ok=True)
-        with open(os.path.join(directory, f"{name}.vocab"), "w") as f:
-            f.write("\n".join(self.vocabulary) + "\n")
-        with open(os.path.join(directory, f"{name}.json"), "w") as f:
-            json.dump({"kind": self.kind, "lowercase": self.lowercase}, f)
+        """Writes `name.vocab` and `name.json` (`s2s_zoo.data.vocabulary`)."""
+        vocabulary_files.save(
+            directory,
+            name,
+            self.vocabulary,
+            kind=self.kind,
+            lowercase=self.lowercase,
+        )
 
     @classmethod
     def load(cls, directory, name):
-        with open(os.path.join(directory, f"{name}.json")) as f:
-            config = json.load(f)
-        with open(os.path.join(directory, f"{name}.vocab")) as f:
-            vocabulary = f.read().split("\n")[:-1]
-        return cls(vocabulary, **config)
+        vocabulary, options = vocabulary_files.load(directory, name)
+        return cls(vocabulary, **options)
 
 
 # === tf.data ===

@@ -3,6 +3,9 @@
 Only the default data of the main recipe ships: the Tatoeba English-Mandarin
 pairs (CC-BY 2.0 FR, attribution kept; see `tatoeba/NOTICE.md`). Other data
 is read from files you pass (`s2s_zoo.data.translation.read_tsv_pairs`).
+
+This module depends on `s2s_zoo.data` (for the reader), never the other
+way round; the tasks import both.
 """
 
 import os

@@ -1,25 +1,11 @@
 """The sentence-pair benchmark's bookkeeping: seed means, checks, reuse."""
 
-import importlib.util
 import json
-import os
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
-
-
-def _load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load(
-    "sentence_pairs_benchmark",
-    os.path.join(ROOT, "benchmarks", "sentence_pairs.py"),
-)
+from benchmarks import sentence_pairs as bench
+from benchmarks import sentence_pairs_ablations as ablations
 
 
 def run(model, seed, accuracy, task="msrp"):
@@ -87,7 +73,7 @@ def test_finished_run_is_reused_only_with_the_same_config(tmp_path):
         "output_dir": str(tmp_path),
     }
     assert bench._finished_run(str(tmp_path), config, recipe) is None
-    full = recipe.resolve_config(config)
+    full = bench.resolved(config, recipe)
     metrics = {
         "config": {k: v for k, v in full.items() if k != "model_config"},
         "model_config": {"head": "score", **bench.COMMON["model_config"]},
@@ -115,12 +101,6 @@ def test_the_overlap_baseline_gets_a_row_of_its_own():
     assert lines[5].startswith("| paper ABCNN-3")
     # Without baselines the table is as before.
     assert len(bench.table(RESULTS, ["bcnn", "abcnn3"]).splitlines()) == 5
-
-
-ablations = _load(
-    "sentence_pairs_ablations",
-    os.path.join(ROOT, "benchmarks", "sentence_pairs_ablations.py"),
-)
 
 
 def test_an_ablation_changes_one_setting_on_top_of_the_benchmark():

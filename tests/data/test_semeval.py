@@ -1,5 +1,6 @@
 """SemEval-2014 reader and the in-graph text helpers of aspect sentiment."""
 
+import json
 import os
 import re
 
@@ -208,11 +209,13 @@ def test_vocabulary_counts_orders_and_reserves_ids(tmp_path):
         [["b", "a", "c"], ["a", "b"], ["a"]], min_count=2
     )
     assert vocabulary.tokens == ["[PAD]", "[UNK]", "a", "b"]
-    path = str(tmp_path / "vocabulary.txt")
-    vocabulary.save(path)
-    with open(path) as f:
+    vocabulary.save(str(tmp_path), "words")
+    with open(tmp_path / "words.vocab") as f:
         assert f.read() == "[PAD]\n[UNK]\na\nb\n"
-    assert aspect_text.Vocabulary.load(path).tokens == vocabulary.tokens
+    with open(tmp_path / "words.json") as f:
+        assert json.load(f) == {"kind": "words"}
+    loaded = aspect_text.Vocabulary.load(str(tmp_path), "words")
+    assert loaded.tokens == vocabulary.tokens
     with pytest.raises(ValueError, match="^A vocabulary starts with"):
         aspect_text.Vocabulary(["a", "b"])
 

@@ -114,7 +114,7 @@ def test_tokenize_lowercases_and_splits_punctuation_and_cjk():
 
 def test_vocabulary_and_pair_tokenizer():
     vocabulary = data.build_vocabulary(["b c a", "c b d", "c"])
-    assert vocabulary == ["", "[UNK]", "c", "b", "a", "d"]
+    assert vocabulary == ["[PAD]", "[UNK]", "c", "b", "a", "d"]
     tokenizer = data.PairTokenizer(vocabulary, oov_buckets=3)
     assert tokenizer.size == 9
     ids = tokenizer(["C b zz zz", "", "a a a a a a a"], 4).numpy()
@@ -134,19 +134,20 @@ def test_word_statistics_idf_and_stopwords():
     stats = data.word_statistics(sentences, tokenizer)
     row = {w: stats[i].tolist() for i, w in enumerate(vocabulary)}
     assert row["the"] == [0.0, 0.0] and row["?"] == [0.0, 0.0]
-    assert row[""] == [0.0, 0.0] and row["[UNK]"] == [0.0, 0.0]
+    assert row["[PAD]"] == [0.0, 0.0] and row["[UNK]"] == [0.0, 0.0]
     assert row["sat"] == pytest.approx([1.0, np.log(4 / 2)])
     assert row["cat"] == pytest.approx([1.0, np.log(4 / 3)])
     np.testing.assert_allclose(stats[-2:], [[1, np.log(4)]] * 2, rtol=1e-6)
 
 
-def test_carve_splits_disjoint_and_reproducible():
-    train, dev, test = data.carve_splits(20, [0.1, 0.2], seed=3)
-    assert (len(train), len(dev), len(test)) == (14, 2, 4)
-    assert sorted(np.concatenate([train, dev, test]).tolist()) == list(
-        range(20)
+def test_pair_tokenizer_saves_in_the_shared_format(tmp_path):
+    tokenizer = data.PairTokenizer(
+        data.build_vocabulary(["a b", "b c"]), oov_buckets=3
     )
-    again = data.carve_splits(20, [0.1, 0.2], seed=3)
-    assert all((a == b).all() for a, b in zip(again, (train, dev, test)))
-    with pytest.raises(ValueError, match="sum to less than 1"):
-        data.carve_splits(10, [0.5, 0.5])
+    tokenizer.save(str(tmp_path))
+    assert (tmp_path / "words.vocab").read_text() == "[PAD]\n[UNK]\nb\na\nc\n"
+    loaded = data.PairTokenizer.load(str(tmp_path))
+    assert loaded.vocabulary == tokenizer.vocabulary
+    assert loaded.oov_buckets == 3
+    texts = ["a b zz", "c"]
+    np.testing.assert_array_equal(loaded(texts, 4), tokenizer(texts, 4))

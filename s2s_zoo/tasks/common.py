@@ -1,0 +1,147 @@
+"""What every task shares: typed configs, run directories, machine facts.
+
+A task module (`s2s_zoo.tasks.translation`, ...) defines a `Config`
+dataclass whose fields are declared with `option(...)`, so that the
+command line (`s2s_zoo.cli`) can be generated from it: every field is a
+flag with its type, default and help. A finished run directory holds
+`run.json` (the task and its config), the trained model and its
+tokenizers, so `s2s_zoo.tasks.load(run_dir)` gets it back in one call.
+"""
+
+import dataclasses
+import difflib
+import json
+import os
+import platform
+import time
+
+from s2s_zoo.export import atomic_file
+
+RUN_FILE = "run.json"
+
+
+def option(default, help, *, flag=None, choices=None, cli=True):
+    """A `Config` field with what the command line needs to show it.
+
+    Args:
+        default: The default value (lists and dicts are copied per
+            instance).
+        help (str): One sentence for `--help`.
+        flag (str): The command-line flag, when it is not the field name
+            with dashes (`--set` for `model_config`).
+        choices (tuple): Allowed values.
+        cli (bool): False for fields that only Python callers set.
+    """
+    metadata = {"help": help, "flag": flag, "choices": choices, "cli": cli}
+    if isinstance(default, (list, dict)):
+        value = default
+        return dataclasses.field(
+            default_factory=lambda: type(value)(value), metadata=metadata
+        )
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def replace(config, **overrides):
+    """`dataclasses.replace`, with an error that lists the valid fields."""
+    check_keys(type(config), overrides)
+    return dataclasses.replace(config, **overrides)
+
+
+def check_keys(config_class, values):
+    """Raises ValueError for a key that is not a field of `config_class`."""
+    names = [f.name for f in dataclasses.fields(config_class)]
+    for key in values:
+        if key not in names:
+            close = difflib.get_close_matches(key, names, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ValueError(
+                f"Unknown {config_class.__module__.split('.')[-1]} setting "
+                f"{key!r}.{hint} Valid settings: {', '.join(names)}."
+            )
+
+
+def to_dict(config):
+    return dataclasses.asdict(config)
+
+
+def from_dict(config_class, values):
+    """A `config_class` from a dict (e.g. a run's `run.json`)."""
+    check_keys(config_class, values)
+    return config_class(**values)
+
+
+def write_json(path, value):
+    """Writes `value` as indented JSON to `path`, atomically."""
+    with atomic_file(path, suffix=".json") as tmp:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(value, f, indent=2, ensure_ascii=False, default=str)
+
+
+def read_json(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def write_run_file(run_dir, task, config, **extra):
+    """`run.json`: which task wrote `run_dir`, and with which config."""
+    write_json(
+        os.path.join(run_dir, RUN_FILE),
+        {"task": task, "config": to_dict(config), **extra},
+    )
+
+
+def read_run_file(run_dir):
+    """The `run.json` of a run directory, with a clear error if absent."""
+    path = os.path.join(run_dir, RUN_FILE)
+    if not os.path.exists(path):
+        raise FileNotFoundError(
+            f"{run_dir!r} is not a finished s2s_zoo run: it has no "
+            f"{RUN_FILE}. Train one with s2s_zoo.tasks.<task>.train(...) or "
+            "the s2s-zoo command."
+        )
+    return read_json(path)
+
+
+def machine():
+    """The facts a measured figure needs next to it."""
+    import keras
+    import tensorflow as tf
+
+    return {
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "backend": keras.backend.backend(),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
+
+
+def require_file(path, what, where):
+    """Raises FileNotFoundError naming `path` and where to get the data.
+
+    Args:
+        path (str): The file a task was pointed at.
+        what (str): What it should hold ("the SemEval-2014 training XML").
+        where (str): Where to get it.
+    """
+    if path is None:
+        raise FileNotFoundError(f"No file given for {what}. {where}")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{what}: {path!r} does not exist. {where}")
+    return path
+
+
+DATA_DIR_VARIABLE = "S2S_ZOO_DATA"
+
+
+def data_path(*parts):
+    """A path under `$S2S_ZOO_DATA`, or None when the variable is unset.
+
+    The one documented place where default data locations come from: the
+    tasks' default training files (WikiQA, MSRP, SICK, SemEval) are
+    `$S2S_ZOO_DATA/<dataset>/<file>`; without it they must be passed.
+    """
+    root = os.environ.get(DATA_DIR_VARIABLE)
+    return os.path.join(root, *parts) if root else None

@@ -1,0 +1,360 @@
+"""The translation task end to end, on a slice of the bundled data."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from hypothesis import HealthCheck
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+
+from s2s_zoo import tasks
+from s2s_zoo import training
+from s2s_zoo.tasks import translation
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+TINY = dict(
+    preset="tiny",
+    model_config={
+        "embedding_dim": 8,
+        "hidden_dim": 8,
+        "attention_dim": 8,
+        "maxout_dim": 4,
+    },
+    max_train_pairs=400,
+    batch_size=32,
+    beam_width=2,
+)
+TINY_FLAGS = [
+    "--preset",
+    "tiny",
+    "--max-train-pairs",
+    "400",
+    "--batch-size",
+    "32",
+    "--beam-width",
+    "2",
+    "--set",
+    "embedding_dim=8",
+    "--set",
+    "hidden_dim=8",
+    "--set",
+    "attention_dim=8",
+    "--set",
+    "maxout_dim=4",
+]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    output_dir = str(tmp_path_factory.mktemp("translate"))
+    trained = translation.train(
+        translation.Config(
+            **TINY, epochs=1, max_minutes=2, output_dir=output_dir
+        )
+    )
+    return output_dir, trained
+
+
+def test_train_writes_every_output(run):
+    output_dir, trained = run
+    for name in (
+        "metrics.json",
+        "run.json",
+        "history.csv",
+        "model.keras",
+        "saved_model/saved_model.pb",
+        "vocabulary/source.vocab",
+        "vocabulary/target.json",
+        "attention_0.png",
+        "test_hypotheses.txt",
+    ):
+        assert os.path.exists(os.path.join(output_dir, name)), name
+    with open(os.path.join(output_dir, "metrics.json")) as f:
+        saved = json.load(f)
+    for key in ("bleu", "bleu_lowercase", "chrf"):
+        assert 0 <= saved["results"][key] <= 100
+    assert saved["results"]["test_sentences"] > 0
+    assert saved["config"]["model"] == "bahdanau_attention"
+    training_figures = saved["training"]
+    assert training_figures["epochs_completed"] == 1
+    assert training_figures["train_sentences_per_second"] > 0
+    assert training_figures["target_tokens_per_second"] > 0
+    assert saved["samples"][0]["source"] == "我喜欢中国美食"
+    assert saved == trained.metrics
+    with open(os.path.join(output_dir, "history.csv")) as f:
+        row = next(csv.DictReader(f))
+    assert float(row["train_minutes"]) > 0 and "val_bleu" in row
+    assert not [n for n in os.listdir(output_dir) if n.startswith(".")]
+
+
+def test_load_gives_back_the_same_translator(run):
+    output_dir, trained = run
+    sentences = ["我喜欢中国美食", "猫在桌子下", ""]
+    expected = trained.translate(sentences)
+    loaded = tasks.load(output_dir)  # by path, whatever the task
+    assert isinstance(loaded, translation.TranslationRun)
+    assert loaded.config == trained.config
+    again = loaded.translate(sentences)
+    assert again.translations == expected.translations
+    # bfloat16 compute where the CPU has it: equal to its rounding.
+    np.testing.assert_allclose(again.scores, expected.scores, rtol=1e-3)
+    # Attention: one row per output token ([END] included), one column per
+    # source character; each row sums to one.
+    weights = again.attention[1]
+    assert weights.shape == (
+        len(again.output_tokens[1]),
+        len(again.source_tokens[1]),
+    )
+    assert len(again.source_tokens[1]) == 5  # characters, [UNK] for unseen
+    np.testing.assert_allclose(weights.sum(-1), 1.0, rtol=1e-4)
+    assert loaded.metrics["results"] == trained.metrics["results"]
+
+
+def test_load_refuses_a_directory_without_a_run(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no run.json"):
+        tasks.load(str(tmp_path))
+
+
+def test_train_on_a_users_own_pairs(tmp_path):
+    pairs = [(f"源{i}", f"word{i % 7} w{i % 5}") for i in range(300)]
+    trained = translation.train(
+        pairs=pairs,
+        preset="tiny",
+        epochs=1,
+        max_minutes=0,
+        batch_size=16,
+        beam_width=1,
+        export=False,
+        output_dir=str(tmp_path),
+    )
+    out = trained.translate(["源12"])
+    assert len(out) == 1 and isinstance(out[0], str)
+    assert trained.metrics["training"]["train_pairs"] < 300
+
+
+def test_unknown_setting_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="Did you mean 'max_minutes'"):
+        translation.train(max_minute=1)
+
+
+HOSTILE = [
+    "我喜欢中国美食",
+    "",
+    "   ",
+    "\t\n",
+    "😀🚀",
+    "ꙮ𓀀",  # characters never seen in training
+    "猫" * 400,  # longer than any training sentence
+    "Tom 是 个 好人 !!! ???",
+    "\u200b",
+    "a\x00b",
+]
+
+SERVE = """
+import sys, json
+import tensorflow as tf
+import tensorflow_text  # registers the text ops
+model = tf.saved_model.load(sys.argv[1])
+serve = model.signatures["serving_default"]
+texts = json.loads(sys.stdin.read())
+out = serve(text=tf.constant(texts))
+assert "s2s_zoo" not in sys.modules and "keras_hub" not in sys.modules
+empty = serve(text=tf.constant(["", ""]))
+print(json.dumps({
+    "translation": [t.decode("utf-8") for t in out["translation"].numpy()],
+    "score": out["score"].numpy().tolist(),
+    "attention_shape": list(out["attention"].shape),
+    "empty": [t.decode("utf-8") for t in empty["translation"].numpy()],
+}))
+"""
+
+
+def test_saved_model_serves_strings_in_a_fresh_process(run):
+    output_dir, trained = run
+    result = subprocess.run(
+        [sys.executable, "-c", SERVE, os.path.join(output_dir, "saved_model")],
+        input=json.dumps(HOSTILE),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["translation"] == trained.translate(HOSTILE).translations
+    assert len(out["score"]) == len(HOSTILE)
+    assert out["attention_shape"][0] == len(HOSTILE)
+    assert len(out["empty"]) == 2
+
+
+@pytest.fixture(scope="module")
+def serve(run):
+    output_dir, _ = run
+    loaded = tf.saved_model.load(os.path.join(output_dir, "saved_model"))
+    return loaded.signatures["serving_default"]
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(st.lists(st.text(max_size=60), min_size=1, max_size=4))
+def test_any_text_gets_a_string(serve, texts):
+    texts = [t.encode("utf-8", "surrogatepass") for t in texts]
+    texts = [t for t in texts if b"\xed" not in t] or [b""]  # no surrogates
+    out = serve(text=tf.constant(texts))
+    assert out["translation"].shape == (len(texts),)
+    assert out["translation"].dtype == tf.string
+
+
+class Clock:
+    """A fake clock: seconds that move only when told to."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+class FakeMachine(keras.callbacks.Callback):
+    """A machine on which every training batch takes `seconds`.
+
+    It runs before the task's callbacks: at a batch's start it notes the
+    share of the budget spent (BudgetDecay reads the same clock next and
+    sets the rate), at its end it notes the rate the batch ran at and moves
+    the clock on.
+    """
+
+    def __init__(self, clock, seconds, budget_seconds):
+        super().__init__()
+        self.clock = clock
+        self.seconds = seconds
+        self.budget_seconds = budget_seconds
+        self.start = clock()
+        self.shares, self.rates = [], []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.shares.append((self.clock() - self.start) / self.budget_seconds)
+
+    def on_train_batch_end(self, batch, logs=None):
+        rate = self.model.optimizer.learning_rate
+        self.rates.append(float(keras.ops.convert_to_numpy(rate)))
+        self.clock.now += self.seconds
+
+
+@pytest.mark.parametrize("seconds_per_batch", [0.25, 1.5])
+def test_fast_and_slow_machines_follow_one_schedule(
+    tmp_path, seconds_per_batch
+):
+    # A 30-second budget: the fast machine runs 6x the batches of the slow
+    # one; both must follow the same schedule to the end of the budget, and
+    # a dev loss that stops improving must not stop either one early.
+    config = translation.Config(
+        **{**TINY, "max_train_pairs": 96},
+        max_minutes=0.5,
+        select_on="loss",
+        output_dir=str(tmp_path),
+    )
+    data = translation.prepare(config)
+    model = translation.build(config, data)
+    clock = Clock()
+    machine = FakeMachine(clock, seconds_per_batch, 30.0)
+    result = translation.fit(
+        config, model, data, clock=clock, extra_callbacks=[machine]
+    )
+    assert result.budget.stopped_early  # stopped by the budget's end ...
+    assert result.budget.spent == pytest.approx(30.0)
+    assert len(machine.rates) == int(np.ceil(30.0 / seconds_per_batch))
+    epochs = len(result.history["loss"])
+    assert epochs > 1  # ... not by the epochs or the dev loss
+    decay = training.BudgetDecay(
+        result.budget, config.learning_rate, start=config.decay_start
+    )
+    for share, rate in zip(machine.shares, machine.rates):
+        assert rate == pytest.approx(decay.rate(share), rel=1e-5)
+    # Flat for the first half, annealed to near the floor at the end.
+    assert machine.rates[0] == pytest.approx(config.learning_rate)
+    assert machine.shares[-1] == pytest.approx(1 - seconds_per_batch / 30)
+    assert machine.rates[-1] < 0.2 * config.learning_rate
+    # The kept epoch is the one with the best dev loss, restored at the end.
+    losses = result.history["val_loss"]
+    assert result.best_dev == pytest.approx(min(losses))
+    assert result.best_epoch == 1 + int(np.argmin(losses))
+    restored = translation.build(config, data)
+    restored.optimizer.build(restored.trainable_variables)
+    restored.load_weights(os.path.join(str(tmp_path), "best.weights.h5"))
+    for a, b in zip(model.weights, restored.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_resume_after_kill_keeps_finished_epochs(tmp_path):
+    output_dir = str(tmp_path / "killed")
+    command = [
+        sys.executable,
+        os.path.join(ROOT, "recipes", "translate.py"),
+        *TINY_FLAGS,
+        "--epochs",
+        "50",
+        "--max-minutes",
+        "0",
+        "--patience",
+        "100",
+        "--output-dir",
+        output_dir,
+    ]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    history = os.path.join(output_dir, "history.csv")
+    deadline = time.time() + 240
+
+    def epochs_done():
+        if not os.path.exists(history):
+            return 0
+        with open(history) as f:
+            return max(0, len(f.read().strip().splitlines()) - 1)
+
+    while epochs_done() < 2 and time.time() < deadline:
+        time.sleep(0.5)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    finished = epochs_done()
+    assert finished >= 2
+    with open(os.path.join(output_dir, "best.weights.h5.json")) as f:
+        best_before = json.load(f)
+
+    resumed = translation.train(
+        **TINY,
+        epochs=finished + 1,
+        max_minutes=0,
+        patience=100,
+        output_dir=output_dir,
+        resume=True,
+        export=False,
+    )
+    with open(history) as f:
+        rows = list(csv.DictReader(f))
+    epochs = [int(row["epoch"]) for row in rows]
+    # The finished epochs are kept and training went on from the next one.
+    assert epochs[:finished] == list(range(finished))
+    assert epochs[-1] == finished
+    assert resumed.metrics["training"]["epochs_completed"] == 1
+    # The best epoch before the kill is still a candidate after it.
+    bleus = [float(row["val_bleu"]) for row in rows]
+    assert max(bleus[:finished]) == pytest.approx(best_before["best"])
+    assert resumed.metrics["training"]["best_epoch"] == 1 + int(
+        np.argmax(bleus)
+    )
