@@ -211,11 +211,17 @@ def export_translator(
 
 
 def export_module(module, path):
-    """Writes `module` (with a `serving_default` tf.function) as a SavedModel
-    to `path`, atomically; returns the path."""
+    """Writes a serving module as a SavedModel to `path`, atomically.
+
+    `module` is one of this module's three: its `serving_default`
+    tf.function (the `Translator`'s `translate`) becomes the SavedModel's
+    `serving_default` signature. Returns the path.
+    """
+    function = getattr(module, "serving_default", None) or module.translate
+    signature = function.get_concrete_function()
     with atomic_directory(path) as tmp:
         tf.saved_model.save(
-            module, tmp, signatures={"serving_default": module.serving_default}
+            module, tmp, signatures={"serving_default": signature}
         )
     return path
 

@@ -11,16 +11,8 @@ NAMES = ("bcnn", "abcnn1", "abcnn2", "abcnn3")
 
 @pytest.fixture
 def tiny_config():
-    return {
-        "vocabulary_size": 12,
-        "embedding_dim": 4,
-        "sequence_length_1": 4,
-        "sequence_length_2": 5,
-        "filters": 3,
-        "kernel_size": 2,
-        "num_blocks": 2,
-        "trainable_embeddings": True,
-    }
+    # The registry's "tiny" preset, spelled out where a test overrides it.
+    return registry.describe("abcnn3").preset("tiny")
 
 
 @pytest.fixture

@@ -14,15 +14,9 @@ from s2s_zoo.models.atae_lstm import paper_optimizer
 from tests.helpers import assert_config_round_trip
 
 NAMES = ("lstm_sentiment", "ae_lstm", "at_lstm", "atae_lstm")
-TINY = dict(
-    vocabulary_size=12,
-    embedding_dim=4,
-    hidden_dim=5,
-    num_classes=3,
-    dropout=0.0,
-    init_scale=1.0,
-)
-TINY_ASPECT = dict(TINY, aspect_vocabulary_size=6, aspect_embedding_dim=3)
+# The registry's "tiny" preset of the aspect models, for the classes built
+# directly.
+TINY_ASPECT = s2s_zoo.describe("atae_lstm").preset("tiny")
 
 # Two sentences, the second padded; aspects of 1 and 2 tokens.
 TOKENS = np.array([[2, 3, 4, 5], [6, 7, 0, 0]], dtype="int32")
@@ -30,8 +24,7 @@ ASPECTS = np.array([[1, 0], [2, 3]], dtype="int32")
 
 
 def tiny(name, **overrides):
-    config = TINY if name == "lstm_sentiment" else TINY_ASPECT
-    return s2s_zoo.build(name, **{**config, **overrides})
+    return s2s_zoo.build(name, preset="tiny", **overrides)
 
 
 def run(model, tokens=TOKENS, aspects=ASPECTS):

@@ -1,0 +1,179 @@
+"""Every registered model at its tiny preset, end to end.
+
+For each name in the registry: build it from its `tiny` preset, take one
+fit step with `compile()`'s defaults (the paper's optimizer and a loss
+that reads the logits), round-trip the `.keras` file, export the
+SavedModel that its task serves, and call every SavedModel with raw
+strings from one fresh Python that imports only TensorFlow and
+tensorflow-text.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+import s2s_zoo
+from s2s_zoo import export
+from s2s_zoo.data import aspect_text
+from s2s_zoo.data import sentence_pairs
+from s2s_zoo.data import translation as text
+
+NAMES = s2s_zoo.model_names()
+
+
+def _translation(name):
+    source = text.Tokenizer.train(
+        ["猫在桌子下", "我喜欢中国美食"], "character", 11
+    )
+    target = text.Tokenizer.train(["the cat", "I like food"], "character", 13)
+    model = s2s_zoo.build(
+        name,
+        preset="tiny",
+        source_vocabulary_size=source.vocabulary_size,
+        target_vocabulary_size=target.vocabulary_size,
+    )
+    inputs = {
+        "encoder_token_ids": np.array([[4, 5, 6], [7, 0, 0]], "int32"),
+        "decoder_token_ids": np.array([[2, 4, 5], [2, 6, 0]], "int32"),
+    }
+    labels = np.array([[4, 5, 3], [6, 3, 0]], "int32")
+    module = lambda model: export.Translator(  # noqa: E731
+        model, source, target, beam_width=2, max_output_length=8
+    )
+    return model, inputs, labels, module
+
+
+def _aspect(name):
+    words = aspect_text.Vocabulary(
+        ["[PAD]", "[UNK]", "the", "food", "was", "great", "staff", "rude"]
+        + [f"w{i}" for i in range(4)]
+    )
+    aspects = aspect_text.Vocabulary(["[PAD]", "[UNK]", "food", "staff"])
+    model = (
+        s2s_zoo.build(name, preset="tiny", vocabulary_size=len(words))
+        if name == "lstm_sentiment"
+        else s2s_zoo.build(
+            name,
+            preset="tiny",
+            vocabulary_size=len(words),
+            aspect_vocabulary_size=len(aspects),
+        )
+    )
+    inputs = {
+        "token_ids": np.array([[2, 3, 4, 5], [6, 4, 7, 0]], "int32"),
+        "aspect_token_ids": np.array([[2], [3]], "int32"),
+    }
+    labels = np.array([0, 1], "int32")
+    module = lambda model: export.AspectSentimentModule(  # noqa: E731
+        model, words, aspects, ("positive", "negative", "neutral"), "term"
+    )
+    return model, inputs, labels, module
+
+
+def _pairs(name):
+    tokenizer = sentence_pairs.PairTokenizer(
+        sentence_pairs.build_vocabulary(["a dog runs", "an animal is running"]),
+        oov_buckets=5,
+    )
+    model = s2s_zoo.build(name, preset="tiny", vocabulary_size=tokenizer.size)
+    inputs = {
+        "token_ids_1": tokenizer(["a dog runs", "a dog"], 4).numpy(),
+        "token_ids_2": tokenizer(["an animal", "is running"], 5).numpy(),
+    }
+    labels = np.array([1.0, 0.0], "float32")
+    module = lambda model: export.SentencePairModule(  # noqa: E731
+        model, tokenizer
+    )
+    return model, inputs, labels, module
+
+
+SETUP = {
+    "translation": _translation,
+    "aspect_sentiment": _aspect,
+    "sentence_pairs": _pairs,
+}
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    return {}, tmp_path_factory.mktemp("sweep")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_tiny_preset_fits_saves_reloads_and_exports(name, exported):
+    found, directory = exported
+    info = s2s_zoo.describe(name)
+    assert {"paper", "cpu", "tiny"} <= set(info.presets)
+    model, inputs, labels, module = SETUP[info.task](name)
+    model.compile()  # the paper's optimizer, a loss on the logits
+    before = [w.numpy().copy() for w in model.trainable_weights]
+    loss = model.train_on_batch(inputs, labels)
+    assert np.isfinite(loss)
+    changed = [
+        not np.array_equal(a, w.numpy())
+        for a, w in zip(before, model.trainable_weights)
+    ]
+    assert any(changed)
+    path = str(directory / f"{name}.keras")
+    export.save_keras(model, path)
+    restored = keras.saving.load_model(path)
+    np.testing.assert_allclose(
+        restored.predict(inputs, verbose=0),
+        model.predict(inputs, verbose=0),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    # The restored model is compiled as it was: one more step trains it.
+    assert type(restored.optimizer) is type(model.optimizer)
+    assert np.isfinite(restored.train_on_batch(inputs, labels))
+    saved_model = str(directory / f"{name}_saved_model")
+    export.export_module(module(restored), saved_model)
+    found[name] = (info.task, saved_model)
+
+
+SERVE = r"""
+import json, sys
+import tensorflow as tf
+import tensorflow_text  # noqa: F401  (registers the text ops)
+answers = {}
+for name, (task, path) in json.loads(sys.argv[1]).items():
+    serve = tf.saved_model.load(path).signatures["serving_default"]
+    if task == "translation":
+        out = serve(text=tf.constant(["我喜欢中国美食", ""]))
+    elif task == "aspect_sentiment":
+        out = serve(sentence=tf.constant(["the food was great", ""]),
+                    aspect=tf.constant(["food", "staff"]))
+    else:
+        out = serve(sentence1=tf.constant(["a dog runs", ""]),
+                    sentence2=tf.constant(["an animal is running", "x"]))
+    answers[name] = {k: v.shape.as_list() for k, v in out.items()}
+assert "s2s_zoo" not in sys.modules and "keras_hub" not in sys.modules
+print(json.dumps(answers))
+"""
+
+
+def test_every_saved_model_serves_raw_strings_in_a_fresh_process(exported):
+    found, _ = exported
+    assert sorted(found) == sorted(NAMES), "run the whole module"
+    done = subprocess.run(
+        [sys.executable, "-c", SERVE, json.dumps(found)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    answers = json.loads(done.stdout.strip().splitlines()[-1])
+    for name, shapes in answers.items():
+        task = found[name][0]
+        if task == "translation":
+            assert shapes["translation"] == [2]
+        elif task == "aspect_sentiment":
+            assert shapes["probabilities"] == [2, 3] and shapes["label"] == [2]
+        else:
+            assert shapes["score"] == [2]
