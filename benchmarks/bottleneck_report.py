@@ -1,7 +1,7 @@
 """Turns bottleneck recipe runs into the docs' table and figures.
 
     python recipes/bottleneck.py --quick --output-dir runs/bottleneck_quick
-    python benchmarks/bottleneck_report.py runs/bottleneck_quick [more runs]
+    python -m benchmarks.bottleneck_report runs/bottleneck_quick [more runs]
 
 For each run (named by its directory), writes a section of
 docs/results/bottleneck.md: BLEU per source-length bucket for every model,
@@ -15,6 +15,8 @@ import json
 import os
 import shutil
 
+from s2s_zoo.tasks.common import scrub_paths
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "docs", "results")
 
@@ -24,7 +26,7 @@ def section(run, report, figures):
     lines = [
         f"### {report['task']} (`{os.path.basename(os.path.normpath(run))}`)",
         "",
-        f"`{report['command']}` on {report['date']}, "
+        f"`{scrub_paths(report['command'])}` on {report['date']}, "
         f"{report['machine']['cpus']} CPUs, wall time "
         f"{report['wall_seconds'] / 60:.1f} min.",
         "",

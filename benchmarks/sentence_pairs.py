@@ -73,7 +73,8 @@ VECTORS = {
 COMMON = {
     "export": False,
     "heatmap_pairs": 0,
-    "model_config": {"embedding_dim": 100},
+    "preset": "cpu",  # 100-d vectors: the registry's CPU sizes
+    "model_config": {},
 }
 
 # What the recipe selects on, per task (its SELECTION_METRIC).

@@ -1,83 +1,269 @@
-"""Training throughput of the default translation model, per precision.
+"""Training speed of RNNsearch: sentences/s, tokens/s, FLOPs and their share
+of this machine's matmul peak, measured in one run.
 
-    python benchmarks/train_speed.py                 # float32 and bfloat16
-    python benchmarks/train_speed.py --precision float32 --epochs 2
+    python -m benchmarks.train_speed                       # OpenNMT-tf sizes
+    python -m benchmarks.train_speed --preset cpu --batch-sizes 128
+    python -m benchmarks.train_speed --peer runs/peer/peer_12min.json
 
-Builds the default recipe's model and data exactly as `recipes/translate.py`
-does (bundled Tatoeba zh-en, character / WordPiece vocabularies, batch 128,
-length buckets, optimizer and loss: the recipe's own `train_tokenizers`
-and `build_model`), warms up on 20 batches (tracing), then times whole epochs
-of `model.fit` without validation and prints target tokens (padding
-excluded, END included) per second. Run it on an idle machine: on a shared
-2-core VM, epochs of the same run differ by up to 40%, so the best epoch is
-reported next to the mean.
+Builds `bahdanau_attention` at a registry preset (default `opennmt`, the
+peer's sizes: embeddings 256, bi-GRU 2 x 128, GRU 256, attention 256; its
+attention layer is our readout of 2l = 256 maxout units) on the bundled
+data exactly as `s2s_zoo.tasks.translation` does, trains one warm-up epoch
+(tracing), then times `--epochs` whole epochs of `model.fit` (no
+validation) and prints, per precision and batch size:
+
+- training sentences/s and target tokens/s (padding excluded, [END]
+  included), and the ratio to the peer's sentences/s when `--peer` gives
+  the JSON `benchmarks.peer` wrote in the same session;
+- FLOPs per training target token, counted from the layer shapes (see
+  `flops_per_sentence`), the achieved FLOP/s, and its share of the dense
+  matmul peak of this machine at the same precision, measured in the same
+  run (`matmul_peak`: square products of 2048, the best of 5).
+
+Run it on an idle machine: anything else on the cores slows it.
 """
 
 import argparse
+import json
 import os
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "recipes"))
-
-import translate  # noqa: E402
-
-from s2s_zoo import training  # noqa: E402
-from s2s_zoo.data import translation as text  # noqa: E402
 
 
-def measure(precision, epochs):
-    args = translate.parse_args([])
+def flops_per_sentence(config, source_length, target_length):
+    """Forward FLOPs of RNNsearch for one sentence pair (2 per multiply-add).
+
+    With embeddings `E`, decoder state `n`, encoder state `e` per
+    direction, alignment width `a`, maxout width `l`, target vocabulary
+    `V`, `T_x` source and `T_y` target tokens:
+
+        encoder, per source token:  2 * E * 6e          input projections
+                                  + 2 * 2 * 3e^2        recurrences
+                                  + 2 * 2e * a          keys U_a h_j
+                                  + 2 * 2e * 3n         C h_j
+        bridge, once:               2 * e * n
+        decoder, per target token:  2 * E * 3n          input projection
+                                  + 2 * 3n^2            recurrence
+                                  + 2 * n * a           W_a s_{i-1}
+                                  + T_x * (3a + 2 * 3n + 2 * 2e)
+                                                        scores, C c_i, c_i
+                                  + 2 * (n + E + 2e) * 2l   readout
+                                  + 2 * l * V           logits
+
+    Softmaxes, gates and losses are elementwise and left out. A training
+    step costs about three forward passes (the backward pass two).
+    """
+    E = config["embedding_dim"]
+    n = config["hidden_dim"]
+    e = config.get("encoder_hidden_dim") or n
+    a = config["attention_dim"]
+    l = config["maxout_dim"]  # noqa: E741
+    V = config["target_vocabulary_size"]
+    encoder = source_length * (
+        2 * E * 6 * e + 4 * 3 * e * e + 2 * 2 * e * a + 2 * 2 * e * 3 * n
+    )
+    decoder = target_length * (
+        2 * E * 3 * n
+        + 2 * 3 * n * n
+        + 2 * n * a
+        + source_length * (3 * a + 6 * n + 4 * e)
+        + 2 * (n + E + 2 * e) * 2 * l
+        + 2 * l * V
+    )
+    return encoder + 2 * e * n + decoder
+
+
+def peer_flops_per_sentence(source_length, target_length, target_vocabulary):
+    """The same count for the peer's model (`benchmarks.peer`): bi-GRU
+    2 x 128 over embeddings 256, a GRU 256 decoder fed `[E y; attention]`
+    (input feeding), Bahdanau attention of 256 scored with the new state,
+    an attention layer `W [c; h]` of 256 and the output layer."""
+    E, e, n, a = 256, 128, 256, 256
+    encoder = source_length * (2 * E * 6 * e + 4 * 3 * e * e + 2 * 2 * e * a)
+    decoder = target_length * (
+        2 * (E + n) * 3 * n  # the cell's input kernel
+        + 2 * 3 * n * n  # its recurrent kernel
+        + 2 * n * a  # query layer
+        + source_length * (3 * a + 2 * 2 * e)  # scores and context
+        + 2 * (2 * e + n) * n  # attention layer
+        + 2 * n * target_vocabulary  # output layer
+    )
+    return encoder + decoder
+
+
+def matmul_peak(dtype, size=2048, repeats=5):
+    """Best dense matmul FLOP/s of this machine at `dtype`, right now."""
+    x = tf.cast(tf.random.normal((size, size)), dtype)
+    product = tf.function(lambda a: tf.matmul(a, a))
+    product(x).numpy()
+    best = 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(4):
+            result = product(x)
+        result.numpy()
+        seconds = (time.perf_counter() - start) / 4
+        best = max(best, 2 * size**3 / seconds)
+    return best
+
+
+def measure(
+    preset, batch_size, precision, epochs, bucket_width, peer_vocabulary
+):
+    import keras
+
+    from s2s_zoo import training
+    from s2s_zoo.data import translation as text
+    from s2s_zoo.tasks import translation
+
     with training.global_dtype_policy(precision):
-        keras.utils.set_random_seed(args.seed)
-        pairs = text.split_pairs(
-            text.load_pairs(args.data, args.source_lang, args.target_lang)
-        )["train"]
-        source, target = translate.train_tokenizers(args, pairs)
-        ids = text.encode_pairs(pairs, source, target, args.max_length)
-        data = text.make_dataset(
-            *ids,
-            args.batch_size,
-            shuffle=True,
-            seed=args.seed,
-            max_length=args.max_length,
+        keras.utils.set_random_seed(0)
+        config = translation.Config(
+            preset=preset,
+            batch_size=batch_size,
+            bucket_width=bucket_width,
+            output_dir=os.path.join(ROOT, "runs", "train_speed"),
         )
-        model, _ = translate.build_model(args, source, target)
-        tokens = int(np.sum(ids[1].row_lengths()) + len(pairs))
-        model.fit(data.take(20), verbose=0)  # trace
-        rates = []
+        data = translation.prepare(config)
+        model = translation.build(config, data)
+        model_config = translation.model_config(
+            config, data.source_tokenizer, data.target_tokenizer
+        )
+        sources, targets = text.encode_pairs(
+            data.splits["train"],
+            data.source_tokenizer,
+            data.target_tokenizer,
+            config.max_length,
+        )
+        source_lengths = sources.row_lengths().numpy()
+        target_lengths = targets.row_lengths().numpy() + 1  # [END]
+        forward = sum(
+            flops_per_sentence(model_config, s, t)
+            for s, t in zip(source_lengths, target_lengths)
+        )
+        tokens = int(target_lengths.sum())
+        model.fit(data.train, verbose=0)  # warm-up epoch: tracing
+        seconds = []
         for _ in range(epochs):
             start = time.perf_counter()
-            model.fit(data, verbose=0)
-            rates.append(tokens / (time.perf_counter() - start))
-    return rates
+            model.fit(data.train, verbose=0)
+            seconds.append(time.perf_counter() - start)
+    best = min(seconds)
+    return {
+        "preset": preset,
+        "batch_size": batch_size,
+        "precision": precision,
+        "bucket_width": bucket_width,
+        "parameters": model.count_params(),
+        "model_config": model_config,
+        "epoch_seconds": seconds,
+        "train_sentences_per_second": data.train_pairs / best,
+        "target_tokens_per_second": tokens / best,
+        "mean_source_tokens": float(source_lengths.mean()),
+        "mean_target_tokens": float(target_lengths.mean()),
+        "training_flops_per_target_token": 3 * forward / tokens,
+        "achieved_flops_per_second": 3 * forward / best,
+        "peer_target_vocabulary": peer_vocabulary,
+        "peer_training_flops_per_target_token": 3
+        * sum(
+            peer_flops_per_sentence(s, t, peer_vocabulary)
+            for s, t in zip(source_lengths, target_lengths)
+        )
+        / tokens,
+    }
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n", 1)[1],
+    )
+    parser.add_argument("--preset", default="opennmt")
+    parser.add_argument(
+        "--batch-sizes", nargs="+", type=int, default=[64, 128, 256]
+    )
     parser.add_argument(
         "--precision",
         nargs="+",
-        default=["float32", "mixed_bfloat16"],
-        choices=["float32", "mixed_bfloat16"],
+        default=["auto"],
+        choices=["auto", "float32", "mixed_bfloat16"],
     )
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--bucket-width", type=int, default=2)
+    parser.add_argument(
+        "--peer", default=None, help="benchmarks.peer's JSON of this session"
+    )
+    parser.add_argument(
+        "--output", default=os.path.join(ROOT, "runs", "train_speed.json")
+    )
     args = parser.parse_args(argv)
-    print("| precision | epochs | target tokens/s (mean) | best epoch |")
-    print("|---|---|---|---|")
-    for precision in args.precision:
-        rates = measure(precision, args.epochs)
-        print(
-            f"| {precision} | {len(rates)} | {np.mean(rates):.0f} | "
-            f"{max(rates):.0f} |",
-            flush=True,
-        )
+    from s2s_zoo import training
+    from s2s_zoo.tasks import common
+
+    peer = None
+    if args.peer:
+        with open(args.peer) as f:
+            peer = json.load(f)
+    precisions = [training.resolve_precision(p) for p in args.precision]
+    peaks = {}
+    rows = []
+    print(
+        "| preset | precision | batch | sentences/s | target tokens/s | "
+        "vs peer | training FLOPs/token | achieved GFLOP/s | matmul peak "
+        "GFLOP/s | share |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for precision in precisions:
+        dtype = "bfloat16" if "bfloat16" in precision else "float32"
+        for batch_size in args.batch_sizes:
+            row = measure(
+                args.preset,
+                batch_size,
+                precision,
+                args.epochs,
+                args.bucket_width,
+                # The peer's target vocabulary as it built it (its
+                # lowercased words seen twice: 4,101 on the bundled split).
+                peer["target_vocabulary"] if peer else 4101,
+            )
+            # The peak right after the run, at the precision it computed in.
+            peaks[dtype] = max(peaks.get(dtype, 0.0), matmul_peak(dtype))
+            row["matmul_peak_flops_per_second"] = peaks[dtype]
+            row["peak_share"] = row["achieved_flops_per_second"] / peaks[dtype]
+            if peer:
+                row["peer_train_sentences_per_second"] = peer[
+                    "train_sentences_per_second"
+                ]
+                row["ratio_to_peer"] = (
+                    row["train_sentences_per_second"]
+                    / peer["train_sentences_per_second"]
+                )
+            rows.append(row)
+            ratio = f"{row['ratio_to_peer']:.2f}x" if peer else ""
+            print(
+                f"| {args.preset} | {precision} | {batch_size} | "
+                f"{row['train_sentences_per_second']:.0f} | "
+                f"{row['target_tokens_per_second']:.0f} | {ratio} | "
+                f"{row['training_flops_per_target_token'] / 1e6:.2f} M | "
+                f"{row['achieved_flops_per_second'] / 1e9:.1f} | "
+                f"{peaks[dtype] / 1e9:.0f} | {100 * row['peak_share']:.1f}% |",
+                flush=True,
+            )
+    report = {
+        "command": "python -m benchmarks.train_speed "
+        + " ".join(sys.argv[1:] if argv is None else argv),
+        "rows": rows,
+        "machine": common.machine(),
+    }
+    common.write_json(args.output, report)
+    return report
 
 
 if __name__ == "__main__":

@@ -1,11 +1,12 @@
 """Turns translation recipe runs into the docs' results table and figures.
 
     python recipes/translate.py --output-dir runs/translate       # the run
-    python benchmarks/translation_report.py runs/translate [more runs...]
+    python -m benchmarks.translation_report runs/translate [more runs...]
 
 The first run is the default recipe's: README.md shows it alone; the docs
 show every run given (the others as ablations), each with its per-epoch
-history.
+history. The comparison with the peer toolkit, which is only valid
+within one session, is `benchmarks/versus_peer.py`'s page.
 
 Reads each run's metrics.json and writes docs/results/translation.json,
 docs/results/translation.md (the table the docs and README show) and copies
@@ -21,18 +22,22 @@ import os
 import re
 import shutil
 
+from s2s_zoo.tasks.common import scrub_paths
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "docs", "results")
 
-# The reference system of the issue, for comparison in the table: a
-# same-size RNN with Bahdanau attention in a well-known TensorFlow NMT
-# toolkit, 12 minutes on a comparable split of the same corpus, 2 CPU cores
-# (reported by the issue's author; not measured here).
-REFERENCE = {
-    "bleu_lowercase": 20.8,
-    "target_tokens_per_second": 3800,
-    "decode_sentences_per_second": 100,
-}
+
+def _command(report):
+    """The run's command; for runs that did not record one, the `s2s-zoo`
+    command its config gives."""
+    if "command" in report:
+        return report["command"]
+    from s2s_zoo.tasks import common
+    from s2s_zoo.tasks import translation
+
+    config = translation.Config(**report["config"])
+    return common.command_line("translate", config)
 
 
 def load(run):
@@ -58,14 +63,18 @@ def setup(report):
     kept = f"kept on dev {config.get('select_on', 'loss')}"
     smoothing = config.get("label_smoothing", 0.0)
     smoothing = f"label smoothing {smoothing}" if smoothing else "no smoothing"
-    return f"{precision}, {smoothing}, {schedule}, {kept}"
+    dropout = report.get("model_config", {}).get("dropout") or 0.0
+    dropout = f"dropout {dropout:g}" if dropout else "no dropout"
+    budget = f"{config['max_minutes']:g}-minute budget"
+    return f"{budget}, {dropout}, {precision}, {smoothing}, {schedule}, {kept}"
 
 
 def table(reports):
     lines = [
         "| model | setup | test BLEU | BLEU (lowercased) | chrF | train min "
-        "| epochs | train tokens/s | beam-5 sentences/s | parameters |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| epochs | train sentences/s | train tokens/s | beam-5 sentences/s "
+        "| parameters |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in reports:
         res, tr = r["results"], r["training"]
@@ -78,17 +87,14 @@ def table(reports):
             f"{res['chrf']:.2f}",
             f"{tr['train_seconds'] / 60:.1f}",
             f"{tr['epochs_completed']}",
+            f"{tr['train_sentences_per_second']:.0f}"
+            if "train_sentences_per_second" in tr
+            else "",
             f"{tr['target_tokens_per_second']:.0f}",
             f"{res['decode_sentences_per_second']:.0f} (beam {beam})",
             f"{tr['parameters']:,}",
         ]
         lines.append("| " + " | ".join(cells) + " |")
-    lines.append(
-        f"| reference toolkit (issue 3, not measured here) | | | "
-        f"{REFERENCE['bleu_lowercase']} | | 12 | | "
-        f"~{REFERENCE['target_tokens_per_second']} | "
-        f"~{REFERENCE['decode_sentences_per_second']} | |"
-    )
     return "\n".join(lines)
 
 
@@ -127,7 +133,9 @@ def details(reports, with_history=True):
     for r in reports:
         res = r["results"]
         out.append(
-            f"- `{r['command']}` on {r['date']}, {r['machine']['cpus']} CPUs "
+            f"- `{scrub_paths(_command(r))}` on "
+            f"{r.get('date') or r['machine']['date']}, "
+            f"{r['machine']['cpus']} CPUs "
             f"({r['machine']['platform']}, TensorFlow "
             f"{r['machine']['tensorflow']}, Keras {r['machine']['keras']}): "
             f"{res['test_sentences']} test source sentences "
@@ -151,8 +159,26 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("runs", nargs="+", help="recipe output directories")
     parser.add_argument("--readme", default=os.path.join(ROOT, "README.md"))
+    parser.add_argument(
+        "--keep-earlier",
+        action="store_true",
+        help="keep the runs of the current translation.json (made with "
+        "earlier code) in a section of their own below the new ones",
+    )
     args = parser.parse_args(argv)
     reports = [load(run) for run in args.runs]
+    earlier = []
+    previous = os.path.join(RESULTS, "translation.json")
+    if args.keep_earlier and os.path.exists(previous):
+        with open(previous, encoding="utf-8") as f:
+            old = json.load(f)
+        # Idempotent: the runs given now are not "earlier" runs.
+        given = {os.path.basename(os.path.normpath(r)) for r in args.runs}
+        earlier = old.get("earlier", []) + [
+            {**r, "code": r.get("code", "earlier")}
+            for r in old["runs"]
+            if os.path.basename(os.path.normpath(r["run"])) not in given
+        ]
     os.makedirs(os.path.join(RESULTS, "figures"), exist_ok=True)
     figures = []
     for r in reports[:1]:  # the default run's heatmaps; ablations add none
@@ -165,17 +191,26 @@ def main(argv=None):
                 )
                 figures.append(target)
     markdown = (
-        "<!-- generated by benchmarks/translation_report.py; do not edit -->\n"
-        + table(reports)
-        + "\n\n"
-        + details(reports)
-        + "\n"
+        "<!-- generated by python -m benchmarks.translation_report; do not "
+        "edit -->\n" + table(reports) + "\n\n" + details(reports) + "\n"
     )
+    if earlier:
+        markdown += (
+            "\n### Earlier runs, with earlier code\n\n"
+            "Kept for the record: these ran before the current encoder, "
+            "schedule and presets, on other days (the machine's speed "
+            "differs between days), so they compare with each other, not "
+            "with the rows above.\n\n"
+            + table(earlier)
+            + "\n\n"
+            + details(earlier, with_history=False)
+            + "\n"
+        )
     with open(os.path.join(RESULTS, "translation.md"), "w") as f:
         f.write(markdown)
     with open(os.path.join(RESULTS, "translation.json"), "w") as f:
         json.dump(
-            {"runs": reports, "figures": figures, "reference": REFERENCE},
+            {"runs": reports, "figures": figures, "earlier": earlier},
             f,
             indent=2,
             ensure_ascii=False,
@@ -185,7 +220,7 @@ def main(argv=None):
         # The README shows the first run (the default recipe's) only.
         block = (
             "<!-- results:start -->\n"
-            "<!-- generated by benchmarks/translation_report.py; do not "
+            "<!-- generated by python -m benchmarks.translation_report; do not "
             "edit -->\n"
             + table(reports[:1])
             + "\n\n"

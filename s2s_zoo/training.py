@@ -239,7 +239,9 @@ class KeepBest(keras.callbacks.Callback):
 
 
 class DevBleu(keras.callbacks.Callback):
-    """Adds the dev set's corpus BLEU to the epoch logs as `val_bleu`.
+    """Adds the dev set's corpus BLEU to the epoch logs as `val_bleu`, and
+    its lowercased BLEU as `val_bleu_lowercase` (the figure toolkits that
+    lowercase their training data report, for curves beside theirs).
 
     Dev loss is a poor guide to BLEU for these models: it bottoms out
     early and rises as the model grows confident, while translations keep
@@ -272,9 +274,15 @@ class DevBleu(keras.callbacks.Callback):
             self.translator, self.sources, self.batch_size
         )
         bleu = metrics.corpus_bleu(hypotheses, self.references)
+        lowercase = metrics.corpus_bleu(hypotheses, self.references, True)
         if logs is not None:
             logs["val_bleu"] = bleu
-        print(f"epoch {epoch + 1}: dev BLEU {bleu:.2f}", flush=True)
+            logs["val_bleu_lowercase"] = lowercase
+        print(
+            f"epoch {epoch + 1}: dev BLEU {bleu:.2f} (lowercased "
+            f"{lowercase:.2f})",
+            flush=True,
+        )
 
 
 def masked_loss(label_smoothing=0.0):

@@ -13,6 +13,7 @@ import difflib
 import json
 import os
 import platform
+import re
 import time
 
 from s2s_zoo.export import atomic_file
@@ -68,6 +69,55 @@ def from_dict(config_class, values):
     """A `config_class` from a dict (e.g. a run's `run.json`)."""
     check_keys(config_class, values)
     return config_class(**values)
+
+
+def command_line(command, config):
+    """The `s2s-zoo` command that gives `config`: its non-default fields as
+    flags (for metrics.json and reports).
+
+    Examples:
+    >>> command_line("translate", Config(max_minutes=12))
+    's2s-zoo translate --max-minutes 12.0'
+    """
+    defaults = type(config)()
+    flags = []
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        if value == getattr(defaults, field.name) or not field.metadata.get(
+            "cli", True
+        ):
+            continue
+        flag = field.metadata.get("flag") or "--" + field.name.replace("_", "-")
+        if isinstance(value, bool):
+            flags.append(flag if value else "--no-" + flag[2:])
+        elif isinstance(value, dict):
+            flags += [f"{flag} {k}={v}" for k, v in value.items()]
+        elif isinstance(value, (list, tuple)):
+            flags.append(f"{flag} " + " ".join(map(str, value)))
+        else:
+            flags.append(f"{flag} {value}")
+    return " ".join(["s2s-zoo", command, *flags])
+
+
+_MACHINE_PATH = re.compile(r"(?:(?<=\s)|^|(?<=[\"'=]))(?:/|\.\./)[^\s\"',]*")
+
+
+def scrub_paths(text):
+    """`text` with every absolute or `../` path cut to its last part.
+
+    Figures, commands and tables that go into the docs must not show the
+    folders of the machine they were measured on (a reader's clone has
+    none of them): `--data /home/me/data/fra.txt` becomes `--data
+    fra.txt`.
+
+    Examples:
+    >>> scrub_paths("--data /tmp/x/fra.txt --output-dir /tmp/bn")
+    '--data fra.txt --output-dir bn'
+    """
+    return _MACHINE_PATH.sub(
+        lambda m: os.path.basename(m.group(0).rstrip("/")) or m.group(0),
+        text,
+    )
 
 
 def write_json(path, value):

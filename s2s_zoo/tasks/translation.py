@@ -104,6 +104,12 @@ class Config:
         "dev loss stalls)",
     )
     max_length: int = option(50, "tokens kept per training sentence")
+    bucket_width: int = option(
+        2,
+        "batches hold sentences whose longer side is within this many "
+        "tokens of each other: 2 pads 13% of the tokens on the bundled "
+        "data, 4 pads 20%",
+    )
     source_vocabulary_size: int = option(6000, "most source tokens")
     target_vocabulary_size: int = option(8000, "most target tokens")
     source_tokenizer: typing.Optional[str] = option(
@@ -264,10 +270,14 @@ def prepare(config, pairs=None):
         config.batch_size,
         shuffle=True,
         seed=config.seed,
+        bucket_width=config.bucket_width,
         max_length=config.max_length,
     )
     dev = text.make_dataset(
-        *dev_ids, config.batch_size, max_length=config.max_length
+        *dev_ids,
+        config.batch_size,
+        bucket_width=config.bucket_width,
+        max_length=config.max_length,
     )
     return Data(
         splits=splits,
@@ -805,6 +815,8 @@ def train(config=None, pairs=None, *, clock=time.perf_counter, **overrides):
         ),
         "wall_seconds": time.perf_counter() - wall_start,
         "machine": common.machine(),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "command": common.command_line("translate", config),
     }
     common.write_json(_path(config, "metrics.json"), run.metrics)
     with open(_path(config, "test_hypotheses.txt"), "w") as f:
