@@ -14,6 +14,9 @@ from s2s_zoo.layers.context_gru import ContextGRUCell
 from s2s_zoo.layers.convolution import WideConv1D
 from s2s_zoo.layers.deep_output import DeepOutput
 from s2s_zoo.layers.deep_output import Maxout
+from s2s_zoo.layers.initializers import BlockOrthogonal
+from s2s_zoo.layers.initializers import block_deviation
+from s2s_zoo.layers.initializers import fresh
 from s2s_zoo.layers.masking import ExplicitMaskLayer
 from s2s_zoo.layers.pair_attention import AttentionFeatureMap
 from s2s_zoo.layers.pair_attention import AttentionMatrix
@@ -31,6 +34,7 @@ __all__ = [
     "AttentionMatrix",
     "AttentionPooling",
     "BidirectionalGRU",
+    "BlockOrthogonal",
     "Bridge",
     "ConcatAttention",
     "ContextGRUCell",
@@ -44,6 +48,8 @@ __all__ = [
     "ScoreAttention",
     "WideConv1D",
     "WindowAveragePooling",
+    "block_deviation",
+    "fresh",
     "get_attention",
     "reverse_sequences",
 ]

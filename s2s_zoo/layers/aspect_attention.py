@@ -24,6 +24,7 @@ import keras
 from keras import ops
 
 from s2s_zoo.layers.attention import ScoreAttention
+from s2s_zoo.layers.initializers import fresh
 
 COMBINES = ("concat", "sum")
 
@@ -97,20 +98,23 @@ class AspectAttention(ScoreAttention):
             kernel_initializer = keras.initializers.RandomUniform(-0.01, 0.01)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        dense = dict(
+        # Each weight gets its own copy of the initializer (its own seed).
+        dense = lambda: dict(  # noqa: E731
             use_bias=False,
-            kernel_initializer=self.kernel_initializer,
+            kernel_initializer=fresh(self.kernel_initializer),
             kernel_regularizer=self.kernel_regularizer,
             dtype=self.dtype_policy,
         )
         aspect_units = aspect_dim if combine == "concat" else hidden_dim
         self.state_projection = keras.layers.Dense(
-            hidden_dim, name="state_projection", **dense
+            hidden_dim, name="state_projection", **dense()
         )
         self.aspect_projection = keras.layers.Dense(
-            aspect_units, name="aspect_projection", **dense
+            aspect_units, name="aspect_projection", **dense()
         )
-        self.score_vector = keras.layers.Dense(1, name="score_vector", **dense)
+        self.score_vector = keras.layers.Dense(
+            1, name="score_vector", **dense()
+        )
 
     def build(self, query_shape, values_shape):
         self.state_projection.build(values_shape)

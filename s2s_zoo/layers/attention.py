@@ -23,6 +23,7 @@ sentence, and passed back as `keys=` at every decoder step: Bahdanau et al.
 import keras
 from keras import ops
 
+from s2s_zoo.layers.initializers import fresh
 from s2s_zoo.layers.masking import ExplicitMaskLayer
 
 
@@ -162,7 +163,7 @@ class GeneralAttention(ScoreAttention):
         self.key_projection = keras.layers.Dense(
             units,
             use_bias=False,
-            kernel_initializer=self.kernel_initializer,
+            kernel_initializer=fresh(self.kernel_initializer),
             dtype=self.dtype_policy,
             name="key_projection",
         )
@@ -217,21 +218,22 @@ class AdditiveAttention(ScoreAttention):
             kernel_initializer = keras.initializers.RandomNormal(stddev=0.001)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.score_initializer = keras.initializers.get(score_initializer)
-        dense = dict(
+        # Each weight gets its own copy of the initializer (its own seed).
+        dense = lambda: dict(  # noqa: E731
             use_bias=False,
-            kernel_initializer=self.kernel_initializer,
+            kernel_initializer=fresh(self.kernel_initializer),
             dtype=self.dtype_policy,
         )
         self.query_projection = keras.layers.Dense(
-            units, name="query_projection", **dense
+            units, name="query_projection", **dense()
         )
         self.key_projection = keras.layers.Dense(
-            units, name="key_projection", **dense
+            units, name="key_projection", **dense()
         )
         self.score_vector = keras.layers.Dense(
             1,
             use_bias=False,
-            kernel_initializer=self.score_initializer,
+            kernel_initializer=fresh(self.score_initializer),
             dtype=self.dtype_policy,
             name="score_vector",
         )

@@ -4,6 +4,8 @@ import keras
 from keras import ops
 
 from s2s_zoo.layers import loops
+from s2s_zoo.layers.initializers import BlockOrthogonal
+from s2s_zoo.layers.initializers import fresh
 from s2s_zoo.layers.masking import ExplicitMaskLayer
 
 
@@ -37,7 +39,8 @@ class BidirectionalGRU(ExplicitMaskLayer):
         units (int): State size `n` of each direction.
         input_dim (int): Width of the inputs.
         kernel_initializer: For `W`. Default `N(0, 0.01^2)`, RNNsearch's.
-        recurrent_initializer: For `U`. Default `"orthogonal"`.
+        recurrent_initializer: For `U`. Default `BlockOrthogonal()`: each of
+            `U_z`, `U_r`, `U` orthogonal on its own, the papers'.
         bias_initializer: Default `"zeros"`.
         **kwargs: Base layer keyword arguments.
 
@@ -58,7 +61,7 @@ class BidirectionalGRU(ExplicitMaskLayer):
         units,
         input_dim,
         kernel_initializer=None,
-        recurrent_initializer="orthogonal",
+        recurrent_initializer=None,
         bias_initializer="zeros",
         **kwargs,
     ):
@@ -68,6 +71,8 @@ class BidirectionalGRU(ExplicitMaskLayer):
         if kernel_initializer is None:
             kernel_initializer = keras.initializers.RandomNormal(stddev=0.01)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        if recurrent_initializer is None:
+            recurrent_initializer = BlockOrthogonal()
         self.recurrent_initializer = keras.initializers.get(
             recurrent_initializer
         )
@@ -80,15 +85,17 @@ class BidirectionalGRU(ExplicitMaskLayer):
         self.kernel = self.add_weight(
             name="kernel",
             shape=(self.input_dim, 6 * n),
-            initializer=self.kernel_initializer,
+            initializer=fresh(self.kernel_initializer),
         )
         self.recurrent_kernel = self.add_weight(
             name="recurrent_kernel",
             shape=(2, n, 3 * n),
-            initializer=self.recurrent_initializer,
+            initializer=fresh(self.recurrent_initializer),
         )
         self.bias = self.add_weight(
-            name="bias", shape=(6 * n,), initializer=self.bias_initializer
+            name="bias",
+            shape=(6 * n,),
+            initializer=fresh(self.bias_initializer),
         )
         self.built = True
 

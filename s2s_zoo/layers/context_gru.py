@@ -3,6 +3,9 @@
 import keras
 from keras import ops
 
+from s2s_zoo.layers.initializers import BlockOrthogonal
+from s2s_zoo.layers.initializers import fresh
+
 
 @keras.saving.register_keras_serializable(package="s2s_zoo")
 class ContextGRUCell(keras.layers.Layer):
@@ -40,7 +43,8 @@ class ContextGRUCell(keras.layers.Layer):
             `"before"`.
         kernel_initializer: For `W` and `C`. Default `N(0, 0.01^2)`, the
             papers'.
-        recurrent_initializer: For `U`. Default `"orthogonal"`, the papers'.
+        recurrent_initializer: For `U`. Default `BlockOrthogonal()`: each of
+            `U_z`, `U_r`, `U` orthogonal on its own, the papers'.
         bias_initializer: Default `"zeros"`.
         **kwargs: Base layer keyword arguments.
 
@@ -60,7 +64,7 @@ class ContextGRUCell(keras.layers.Layer):
         context_dim,
         reset_mode="before",
         kernel_initializer=None,
-        recurrent_initializer="orthogonal",
+        recurrent_initializer=None,
         bias_initializer="zeros",
         **kwargs,
     ):
@@ -77,6 +81,8 @@ class ContextGRUCell(keras.layers.Layer):
         if kernel_initializer is None:
             kernel_initializer = keras.initializers.RandomNormal(stddev=0.01)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        if recurrent_initializer is None:
+            recurrent_initializer = BlockOrthogonal()
         self.recurrent_initializer = keras.initializers.get(
             recurrent_initializer
         )
@@ -88,20 +94,22 @@ class ContextGRUCell(keras.layers.Layer):
         self.kernel = self.add_weight(
             name="kernel",
             shape=(self.input_dim, 3 * n),
-            initializer=self.kernel_initializer,
+            initializer=fresh(self.kernel_initializer),
         )
         self.context_kernel = self.add_weight(
             name="context_kernel",
             shape=(self.context_dim, 3 * n),
-            initializer=self.kernel_initializer,
+            initializer=fresh(self.kernel_initializer),
         )
         self.recurrent_kernel = self.add_weight(
             name="recurrent_kernel",
             shape=(n, 3 * n),
-            initializer=self.recurrent_initializer,
+            initializer=fresh(self.recurrent_initializer),
         )
         self.bias = self.add_weight(
-            name="bias", shape=(3 * n,), initializer=self.bias_initializer
+            name="bias",
+            shape=(3 * n,),
+            initializer=fresh(self.bias_initializer),
         )
         self.built = True
 

@@ -10,6 +10,7 @@ the border words included. Keras `padding="same"` (length `s`) and
 import keras
 from keras import ops
 
+from s2s_zoo.layers.initializers import fresh
 from s2s_zoo.layers.masking import ExplicitMaskLayer
 
 
@@ -100,7 +101,7 @@ class WideConv1D(ExplicitMaskLayer):
             kernel_size,
             padding="valid",
             activation=self.activation,
-            kernel_initializer=self.kernel_initializer,
+            kernel_initializer=fresh(self.kernel_initializer),
             kernel_regularizer=self.kernel_regularizer,
             dtype=self.dtype_policy,
             name="convolution",

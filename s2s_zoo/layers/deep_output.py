@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from s2s_zoo.layers.initializers import fresh
+
 
 @keras.saving.register_keras_serializable(package="s2s_zoo")
 class Maxout(keras.layers.Layer):
@@ -96,8 +98,9 @@ class DeepOutput(keras.layers.Layer):
         if kernel_initializer is None:
             kernel_initializer = keras.initializers.RandomNormal(stddev=0.01)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        dense = dict(
-            kernel_initializer=self.kernel_initializer,
+        # Each weight gets its own copy of the initializer (its own seed).
+        dense = lambda: dict(  # noqa: E731
+            kernel_initializer=fresh(self.kernel_initializer),
             dtype=self.dtype_policy,
         )
         self.input_projections = [
@@ -105,7 +108,7 @@ class DeepOutput(keras.layers.Layer):
                 pool_size * maxout_units,
                 use_bias=(k == 0),
                 name=f"input_projection_{k}",
-                **dense,
+                **dense(),
             )
             for k in range(len(self.input_dims))
         ]
@@ -114,10 +117,10 @@ class DeepOutput(keras.layers.Layer):
         self.rank_projection = None
         if output_rank is not None:
             self.rank_projection = keras.layers.Dense(
-                output_rank, use_bias=False, name="rank_projection", **dense
+                output_rank, use_bias=False, name="rank_projection", **dense()
             )
         self.logits = keras.layers.Dense(
-            vocabulary_size, name="logits", **dense
+            vocabulary_size, name="logits", **dense()
         )
 
     def build(self, input_shape=None):

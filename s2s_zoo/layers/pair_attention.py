@@ -11,6 +11,7 @@
 import keras
 from keras import ops
 
+from s2s_zoo.layers.initializers import fresh
 from s2s_zoo.layers.masking import ExplicitMaskLayer
 
 
@@ -174,7 +175,7 @@ class AttentionFeatureMap(ExplicitMaskLayer):
                 max(length_1, length_2) if self.share_weights else length_2,
                 self.feature_dim,
             ),
-            initializer=self.kernel_initializer,
+            initializer=fresh(self.kernel_initializer),
             regularizer=self.kernel_regularizer,
         )
         if self.share_weights:
@@ -182,11 +183,11 @@ class AttentionFeatureMap(ExplicitMaskLayer):
         else:
             # A Keras 3 initializer instance draws its seed once, so a
             # second call gives the same values: W_1 would start equal to
-            # W_0. A clone has a seed of its own (a seeded one keeps it).
+            # W_0. `fresh` gives a seed of its own (a seeded one keeps it).
             self.kernel_2 = self.add_weight(
                 name="kernel_2",
                 shape=(length_1, self.feature_dim),
-                initializer=self.kernel_initializer.clone(),
+                initializer=fresh(self.kernel_initializer),
                 regularizer=self.kernel_regularizer,
             )
         self.built = True

@@ -28,6 +28,7 @@ from s2s_zoo import registry
 from s2s_zoo.data.vocabulary import PADDING_ID
 from s2s_zoo.layers.aspect_attention import COMBINES
 from s2s_zoo.layers.aspect_attention import AspectAttention
+from s2s_zoo.layers.initializers import fresh
 from s2s_zoo.models.base import ZooModel
 
 # === Defaults ===
@@ -206,7 +207,7 @@ class ATAELSTM(ZooModel):
         self.embedding = keras.layers.Embedding(
             vocabulary_size,
             embedding_dim,
-            embeddings_initializer=uniform,
+            embeddings_initializer=fresh(uniform),
             name="embedding",
         )
         self.aspect_embedding = None
@@ -214,15 +215,15 @@ class ATAELSTM(ZooModel):
             self.aspect_embedding = keras.layers.Embedding(
                 aspect_vocabulary_size,
                 aspect_embedding_dim,
-                embeddings_initializer=uniform,
+                embeddings_initializer=fresh(uniform),
                 name="aspect_embedding",
             )
         self.lstm = keras.layers.LSTM(
             hidden_dim,
             return_sequences=True,
             return_state=True,
-            kernel_initializer=uniform,
-            recurrent_initializer=uniform,
+            kernel_initializer=fresh(uniform),
+            recurrent_initializer=fresh(uniform),
             kernel_regularizer=regularizer,
             recurrent_regularizer=regularizer,
             name="lstm",
@@ -230,28 +231,29 @@ class ATAELSTM(ZooModel):
         self.dropout_layer = keras.layers.Dropout(dropout, name="dropout")
         self.attention = None
         if use_attention:
-            dense = dict(
+            # W_p and W_x each draw their own start values.
+            dense = lambda: dict(  # noqa: E731
                 use_bias=False,
-                kernel_initializer=uniform,
+                kernel_initializer=fresh(uniform),
                 kernel_regularizer=regularizer,
             )
             self.attention = AspectAttention(
                 hidden_dim,
                 aspect_embedding_dim,
                 combine=attention_combine,
-                kernel_initializer=uniform,
+                kernel_initializer=fresh(uniform),
                 kernel_regularizer=regularizer,
                 name="attention",
             )
             self.attention_projection = keras.layers.Dense(
-                hidden_dim, name="attention_projection", **dense
+                hidden_dim, name="attention_projection", **dense()
             )  # W_p
             self.last_state_projection = keras.layers.Dense(
-                hidden_dim, name="last_state_projection", **dense
+                hidden_dim, name="last_state_projection", **dense()
             )  # W_x
         self.classifier = keras.layers.Dense(
             num_classes,
-            kernel_initializer=uniform,
+            kernel_initializer=fresh(uniform),
             kernel_regularizer=regularizer,
             name="classifier",
         )  # W_s, b_s

@@ -22,6 +22,7 @@ from s2s_zoo.layers.bidirectional_gru import BidirectionalGRU
 from s2s_zoo.layers.bridge import Bridge
 from s2s_zoo.layers.context_gru import ContextGRUCell
 from s2s_zoo.layers.deep_output import DeepOutput
+from s2s_zoo.layers.initializers import fresh
 from s2s_zoo.layers.masking import ExplicitMaskLayer
 from s2s_zoo.layers.sequence import ReverseSequences
 from s2s_zoo.layers.sequence import reverse_sequences
@@ -164,7 +165,7 @@ class RNNSearchDecoder(ExplicitMaskLayer):
         self.embedding = keras.layers.Embedding(
             vocabulary_size,
             embedding_dim,
-            embeddings_initializer=normal,
+            embeddings_initializer=fresh(normal),
             dtype=self.dtype_policy,
             name="embedding",
         )
@@ -412,14 +413,14 @@ class RNNSearch(Seq2SeqModel):
         self.source_embedding = keras.layers.Embedding(
             source_vocabulary_size,
             embedding_dim,
-            embeddings_initializer=normal,
+            embeddings_initializer=fresh(normal),
             name="source_embedding",
         )
         encoder_dim = encoder_hidden_dim or hidden_dim
         self.encoder = BidirectionalGRU(
             encoder_dim,
             input_dim=embedding_dim,
-            kernel_initializer=normal,
+            kernel_initializer=fresh(normal),
             name="encoder",
         )
         self.initial_state = Bridge(hidden_dim, name="initial_state")
@@ -604,7 +605,7 @@ class LuongDecoder(ExplicitMaskLayer):
         self.embedding = keras.layers.Embedding(
             vocabulary_size,
             embedding_dim,
-            embeddings_initializer=uniform,
+            embeddings_initializer=fresh(uniform),
             dtype=self.dtype_policy,
             name="embedding",
         )
@@ -619,14 +620,14 @@ class LuongDecoder(ExplicitMaskLayer):
             hidden_dim,
             activation="tanh",
             use_bias=False,
-            kernel_initializer=uniform,
+            kernel_initializer=fresh(uniform),
             dtype=self.dtype_policy,
             name="attentional_state",
         )
         self.logits = keras.layers.Dense(
             vocabulary_size,
-            kernel_initializer=uniform,
-            bias_initializer=uniform,
+            kernel_initializer=fresh(uniform),
+            bias_initializer=fresh(uniform),
             dtype=self.dtype_policy,
             name="logits",
         )
@@ -784,7 +785,7 @@ class LuongSeq2Seq(Seq2SeqModel):
         self.source_embedding = keras.layers.Embedding(
             source_vocabulary_size,
             embedding_dim,
-            embeddings_initializer=uniform,
+            embeddings_initializer=fresh(uniform),
             name="source_embedding",
         )
         self.encoder_lstms = lstm_stack(

@@ -8,6 +8,7 @@ from s2s_zoo.data.vocabulary import END_ID
 from s2s_zoo.data.vocabulary import PADDING_ID
 from s2s_zoo.data.vocabulary import START_ID
 from s2s_zoo.layers import loops
+from s2s_zoo.layers.initializers import fresh
 
 # Reserved ids of every vocabulary s2s_zoo builds (s2s_zoo.data.vocabulary):
 # 0 pads, 1 is unknown, 2 starts and 3 ends a target sentence.
@@ -83,9 +84,9 @@ def lstm_stack(num_layers, hidden_dim, initializer, name):
             hidden_dim,
             return_sequences=True,
             return_state=True,
-            kernel_initializer=initializer,
-            recurrent_initializer=initializer,
-            bias_initializer=initializer,
+            kernel_initializer=fresh(initializer),
+            recurrent_initializer=fresh(initializer),
+            bias_initializer=fresh(initializer),
             unit_forget_bias=False,
             name=f"{name}_{k}",
         )

@@ -14,6 +14,8 @@ from s2s_zoo import registry
 from s2s_zoo.layers.bridge import Bridge
 from s2s_zoo.layers.context_gru import ContextGRUCell
 from s2s_zoo.layers.deep_output import DeepOutput
+from s2s_zoo.layers.initializers import BlockOrthogonal
+from s2s_zoo.layers.initializers import fresh
 from s2s_zoo.layers.masking import ExplicitMaskLayer
 from s2s_zoo.layers.sequence import ReverseSequences
 from s2s_zoo.models.base import END_TOKEN_ID
@@ -245,15 +247,15 @@ class RNNEncoderDecoder(Seq2SeqModel):
         self.source_embedding = keras.layers.Embedding(
             source_vocabulary_size,
             embedding_dim,
-            embeddings_initializer=normal,
+            embeddings_initializer=fresh(normal),
             name="source_embedding",
         )
         self.encoder = keras.layers.GRU(
             hidden_dim,
             return_state=True,
             reset_after=False,
-            kernel_initializer=normal,
-            recurrent_initializer="orthogonal",
+            kernel_initializer=fresh(normal),
+            recurrent_initializer=BlockOrthogonal(),
             name="encoder",
         )
         self.summary = Bridge(hidden_dim, name="summary")
@@ -423,13 +425,13 @@ class DeepLSTMSeq2Seq(Seq2SeqModel):
         self.source_embedding = keras.layers.Embedding(
             source_vocabulary_size,
             embedding_dim,
-            embeddings_initializer=uniform,
+            embeddings_initializer=fresh(uniform),
             name="source_embedding",
         )
         self.target_embedding = keras.layers.Embedding(
             target_vocabulary_size,
             embedding_dim,
-            embeddings_initializer=uniform,
+            embeddings_initializer=fresh(uniform),
             name="target_embedding",
         )
         self.encoder_lstms = lstm_stack(
@@ -441,8 +443,8 @@ class DeepLSTMSeq2Seq(Seq2SeqModel):
         self.dropout_layer = keras.layers.Dropout(dropout, name="dropout")
         self.logits = keras.layers.Dense(
             target_vocabulary_size,
-            kernel_initializer=uniform,
-            bias_initializer=uniform,
+            kernel_initializer=fresh(uniform),
+            bias_initializer=fresh(uniform),
             name="logits",
         )
         self.reverse_source = reverse_source
