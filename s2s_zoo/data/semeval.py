@@ -18,9 +18,17 @@ The official files (Pontiki et al., SemEval 2014) look like::
 the aspect-term level (with character offsets, end exclusive) or the
 aspect-category level. As in Wang et al. (2016), "conflict" examples are
 dropped by default, and the binary setting also drops "neutral".
+
+Offsets count characters of the raw `<text>`, whitespace included (some
+official texts start with spaces). The official files also hold a few
+terms whose offsets miss them; by default such a term is found again in
+the text (the occurrence nearest its `from`) with a warning that names the
+file and the sentence, and `strict=True` makes it an error instead.
 """
 
 import dataclasses
+import re
+import warnings
 import xml.etree.ElementTree as ElementTree
 
 POLARITIES = ("positive", "negative", "neutral", "conflict")
@@ -29,6 +37,10 @@ LEVELS = ("term", "category")
 
 class SemEvalFormatError(ValueError):
     """A malformed SemEval file; the message names the file and sentence."""
+
+
+class SemEvalOffsetWarning(UserWarning):
+    """A term whose offsets miss it, recovered from the text or skipped."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,7 +82,52 @@ def label_names(classes=3, drop_conflict=True):
     return names if drop_conflict else names + ("conflict",)
 
 
-def _sentence_examples(path, sentence, level):
+def find_term(text, term, start):
+    """The `(from, to)` of the occurrence of `term` in `text` nearest to
+    `start`: exact matches first, then case-insensitive ones; None when the
+    term is not in the text.
+
+    Examples:
+    >>> find_term("a cord and a power cord", "cord", 17)
+    (19, 23)
+    >>> find_term("The Pizza", "pizza", 0)
+    (4, 9)
+    """
+    for flags in (0, re.IGNORECASE):
+        found = [m.start() for m in re.finditer(re.escape(term), text, flags)]
+        if found:
+            best = min(found, key=lambda i: (abs(i - start), i))
+            return best, best + len(term)
+    return None
+
+
+def _check_offsets(where, text, aspect, start, end, strict):
+    """The term's offsets, or recovered ones (None: skip the term)."""
+    if text[start:end] == aspect:
+        return start, end
+    problem = (
+        f"{where}: offsets {start}:{end} give {text[start:end]!r}, not the "
+        f"term {aspect!r}"
+    )
+    if strict:
+        raise SemEvalFormatError(problem + ".")
+    found = find_term(text, aspect, start)
+    if found is None:
+        warnings.warn(
+            f"{problem}, and the term is not in the text: skipped.",
+            SemEvalOffsetWarning,
+            stacklevel=4,
+        )
+        return None
+    warnings.warn(
+        f"{problem}; using {found[0]}:{found[1]}, where the text has it.",
+        SemEvalOffsetWarning,
+        stacklevel=4,
+    )
+    return found
+
+
+def _sentence_examples(path, sentence, level, strict):
     sentence_id = sentence.get("id")
     where = f"{path}: sentence id {sentence_id!r}"
     if sentence_id is None:
@@ -102,18 +159,19 @@ def _sentence_examples(path, sentence, level):
                 raise SemEvalFormatError(
                     f"{where}: term {aspect!r} has no valid from/to offsets."
                 ) from None
-            if text[start:end] != aspect:
-                raise SemEvalFormatError(
-                    f"{where}: offsets {start}:{end} give "
-                    f"{text[start:end]!r}, not the term {aspect!r}."
-                )
+            offsets = _check_offsets(where, text, aspect, start, end, strict)
+            if offsets is None:
+                continue
+            start, end = offsets
         examples.append(
             AspectExample(sentence_id, text, aspect, polarity, start, end)
         )
     return examples
 
 
-def read_semeval(path, level="term", classes=3, drop_conflict=True):
+def read_semeval(
+    path, level="term", classes=3, drop_conflict=True, strict=False
+):
     """Reads a SemEval-2014 Task 4 XML file.
 
     Args:
@@ -122,6 +180,11 @@ def read_semeval(path, level="term", classes=3, drop_conflict=True):
         classes (int): 3 (default) keeps positive, negative and neutral; 2
             also drops neutral (the paper's binary setting).
         drop_conflict (bool): Drop "conflict" examples. Default True.
+        strict (bool): Make a term whose offsets miss it an error. By
+            default (False) it is found again in the text, nearest to its
+            `from`, with a `SemEvalOffsetWarning` naming the file and the
+            sentence id, or skipped with one when the text lacks it; the
+            rest of the file is read either way.
 
     Returns:
         A list of `AspectExample`, in file order.
@@ -130,7 +193,7 @@ def read_semeval(path, level="term", classes=3, drop_conflict=True):
         SemEvalFormatError: For malformed XML (naming the last sentence id
             read before the error, and the line), a sentence without an
             id or text, an unknown polarity, or term offsets that do not
-            match the text.
+            match the text (with `strict=True`).
         ValueError: For an unknown `level` or `classes`.
     """
     if level not in LEVELS:
@@ -149,7 +212,7 @@ def read_semeval(path, level="term", classes=3, drop_conflict=True):
             if event == "start":
                 sentence_id = element.get("id")
                 continue
-            for example in _sentence_examples(path, element, level):
+            for example in _sentence_examples(path, element, level, strict):
                 if example.polarity in keep:
                     examples.append(example)
             element.clear()

@@ -78,6 +78,11 @@ class Config:
         "3: positive/negative/neutral; 2: positive/negative",
         choices=(3, 2),
     )
+    strict_offsets: bool = option(
+        False,
+        "stop at a term whose from/to offsets miss it (default: find it in "
+        "the text again, with a warning naming the file and sentence)",
+    )
     embeddings: typing.Optional[str] = option(
         None, "GloVe / word2vec text file of pretrained word vectors"
     )
@@ -161,7 +166,11 @@ def prepare(config):
         "the SemEval-2014 test file",
         WHERE,
     )
-    read = dict(level=config.level, classes=config.classes)
+    read = dict(
+        level=config.level,
+        classes=config.classes,
+        strict=config.strict_offsets,
+    )
     train_all = semeval.read_semeval(train_path, **read)
     test = semeval.read_semeval(test_path, **read)
     train, dev = split_dev(train_all, config.dev_fraction, config.seed)

@@ -148,14 +148,61 @@ def test_unknown_polarity_names_the_file_and_the_sentence():
         semeval.read_semeval(path, level="category")
 
 
-def test_offsets_that_miss_the_term_are_an_error():
+def test_offsets_that_miss_the_term_are_recovered_or_an_error_when_strict():
     path = fixture("bad_offsets.xml")
     message = (
         f"{path}: sentence id '300': offsets 5:10 give 'izza ', not the "
-        "term 'pizza'."
+        "term 'pizza'"
+    )
+    with pytest.raises(SemEvalFormatError, match=f"^{re.escape(message)}.$"):
+        semeval.read_semeval(path, strict=True)
+    with pytest.warns(
+        semeval.SemEvalOffsetWarning,
+        match=f"^{re.escape(message)}; using 4:9, where the text has it.$",
+    ):
+        (example,) = semeval.read_semeval(path)
+    assert (example.start, example.end) == (4, 9)
+
+
+def test_official_quirks_whitespace_a_wrong_offset_and_a_repeated_term():
+    # As in the official laptops files: a text that starts with spaces
+    # (its offsets count them), a repeated term whose second offsets are
+    # off by two, and a term missing from its text. Nothing else is lost.
+    path = fixture("official_quirks.xml")
+    with pytest.warns(semeval.SemEvalOffsetWarning) as caught:
+        examples = semeval.read_semeval(path)
+    assert [(e.sentence_id, e.aspect, e.start, e.end) for e in examples] == [
+        ("2339", "cord", 43, 47),
+        ("2339", "battery life", 76, 88),
+        ("2340", "screen", 4, 10),
+        ("2340", "screen", 29, 35),  # the occurrence nearest to from=27
+        ("2341", "Keyboard", 0, 8),
+    ]
+    assert examples[0].text.startswith("  I charge")
+    for e in examples:
+        assert e.text[e.start : e.end] == e.aspect
+    assert [str(w.message) for w in caught] == [
+        f"{path}: sentence id '2340': offsets 27:33 give 'e scre', not the "
+        "term 'screen'; using 29:35, where the text has it.",
+        f"{path}: sentence id '2341': offsets 0:8 give 'Keyboard', not the "
+        "term 'touchpad', and the term is not in the text: skipped.",
+    ]
+
+
+def test_strict_mode_stops_at_the_first_offsets_that_miss():
+    path = fixture("official_quirks.xml")
+    message = (
+        f"{path}: sentence id '2340': offsets 27:33 give 'e scre', not the "
+        "term 'screen'."
     )
     with pytest.raises(SemEvalFormatError, match=f"^{re.escape(message)}$"):
-        semeval.read_semeval(path)
+        semeval.read_semeval(path, strict=True)
+
+
+def test_find_term_prefers_the_nearest_exact_occurrence():
+    assert semeval.find_term("cord, cord and cord", "cord", 7) == (6, 10)
+    assert semeval.find_term("The Pizza", "pizza", 0) == (4, 9)
+    assert semeval.find_term("no term here", "pizza", 0) is None
 
 
 def test_missing_text_is_an_error():
