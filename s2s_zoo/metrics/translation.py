@@ -1,9 +1,15 @@
 """Corpus BLEU and chrF, compatible with sacreBLEU's defaults.
 
-- BLEU: `keras_hub.metrics.Bleu`, whose default tokenizer replicates
-  sacreBLEU's `13a` (checked against sacrebleu in the tests), corpus-level,
-  no smoothing, several references per sentence allowed. We add only the
-  lowercasing option (`sacrebleu -lc`) and the 0-100 scale.
+- BLEU: sacreBLEU's default `BLEU()` (tokenizer `13a`, `exp` smoothing,
+  no effective order, several references per sentence allowed). The n-gram
+  statistics come from `keras_hub.metrics.Bleu`, whose default tokenizer
+  replicates `13a`; its score cannot be used as it is, because its only
+  smoothing is Lin et al. (2004) add-one while sacreBLEU's default is the
+  NIST `exp` method (an n-gram order with no match counts as half a match,
+  a quarter for the next such order, ...), which decides the score of
+  short or poor output. So `corpus_bleu` reads keras_hub's statistics and
+  applies sacreBLEU's formula; the tests check it against `sacrebleu`.
+  `bleu_signature` gives the sacreBLEU-style signature of a score.
 - chrF: keras_hub has none, so this is a direct implementation of
   sacreBLEU's default `CHRF()` (character n-grams up to 6, beta 2, spaces
   removed, statistics summed over the corpus; with several references the
@@ -11,13 +17,20 @@
 """
 
 import collections
+import math
 
 import keras_hub
 import tensorflow as tf
 
+# The sacreBLEU release whose default BLEU and chrF these equal (the tests
+# compare with the installed sacrebleu; its signature names this version).
+SACREBLEU_VERSION = "2.6.0"
+MAX_ORDER = 4
+
 
 def corpus_bleu(hypotheses, references, lowercase=False):
-    """Corpus BLEU on a 0-100 scale.
+    """Corpus BLEU on a 0-100 scale, equal to `sacrebleu.corpus_bleu` with
+    its defaults (see `bleu_signature`).
 
     Args:
         hypotheses (list[str]): One detokenized translation per sentence.
@@ -34,9 +47,59 @@ def corpus_bleu(hypotheses, references, lowercase=False):
     if lowercase:
         hypotheses = [h.lower() for h in hypotheses]
         references = [[r.lower() for r in refs] for refs in references]
-    metric = keras_hub.metrics.Bleu()
+    metric = keras_hub.metrics.Bleu(max_order=MAX_ORDER)
     metric.update_state(tf.ragged.constant(references), tf.constant(hypotheses))
-    return 100.0 * float(metric.result())
+    # keras_hub's accumulated statistics (its own score smooths differently).
+    return _sacrebleu_score(
+        [int(x) for x in metric._matches.numpy()],
+        [int(x) for x in metric._possible_matches.numpy()],
+        int(metric._translation_length.numpy()),
+        int(metric._reference_length.numpy()),
+    )
+
+
+def _sacrebleu_score(correct, total, system_length, reference_length):
+    """sacreBLEU's `BLEU.compute_bleu` with `smooth_method="exp"` and no
+    effective order, from the corpus statistics."""
+    if not any(correct):
+        return 0.0
+    penalty = 1.0
+    if system_length < reference_length:
+        penalty = math.exp(1 - reference_length / system_length)
+    log_sum = 0.0
+    halvings = 1
+    for n in range(MAX_ORDER):
+        if total[n] == 0:
+            return 0.0  # no n-grams of this order at all: log(0)
+        if correct[n] == 0:
+            halvings *= 2
+            precision = 1.0 / (halvings * total[n])
+        else:
+            precision = correct[n] / total[n]
+        log_sum += math.log(precision)
+    return 100.0 * penalty * math.exp(log_sum / MAX_ORDER)
+
+
+def bleu_signature(references, lowercase=False):
+    """The sacreBLEU signature of `corpus_bleu(..., references, lowercase)`,
+    as `sacrebleu.BLEU().get_signature()` writes it.
+
+    `nrefs` is the number of references of every sentence, or `var` when
+    sentences have different numbers (as the Tatoeba test split does).
+
+    Examples:
+    >>> bleu_signature([["I like it."], ["Go.", "Leave."]], lowercase=True)
+    'nrefs:var|case:lc|eff:no|tok:13a|smooth:exp|version:2.6.0'
+    >>> bleu_signature(["I like it.", "Go."])
+    'nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0'
+    """
+    counts = {1 if isinstance(r, str) else len(r) for r in references}
+    nrefs = counts.pop() if len(counts) == 1 else "var"
+    case = "lc" if lowercase else "mixed"
+    return (
+        f"nrefs:{nrefs}|case:{case}|eff:no|tok:13a|smooth:exp|"
+        f"version:{SACREBLEU_VERSION}"
+    )
 
 
 def _char_ngrams(text, n):

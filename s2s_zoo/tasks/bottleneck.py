@@ -293,6 +293,7 @@ def run(config=None, **overrides):
             "train_seconds": budget.spent,
             "best_dev_loss": float(min(history.history["val_loss"])),
             "bleu": metrics.corpus_bleu(hypotheses, references),
+            "bleu_signature": metrics.bleu_signature(references),
             "bleu_by_length": by_bucket,
             "decode_seconds": seconds,
         }

@@ -676,9 +676,10 @@ def evaluate(run, pairs=None, beam_width=None, batch_size=None):
     and scored against all of them.
 
     Returns:
-        A dict: `bleu`, `bleu_lowercase`, `chrf`, `test_sentences`,
-        `test_pairs`, `decode_sentences_per_second` (after tracing), and
-        `hypotheses`.
+        A dict: `bleu`, `bleu_lowercase` (sacreBLEU's defaults; their
+        signatures as `bleu_signature`, `bleu_lowercase_signature`),
+        `chrf`, `test_sentences`, `test_pairs`,
+        `decode_sentences_per_second` (after tracing), and `hypotheses`.
     """
     from s2s_zoo.metrics import translation as metrics
 
@@ -693,6 +694,8 @@ def evaluate(run, pairs=None, beam_width=None, batch_size=None):
     return {
         "bleu": metrics.corpus_bleu(hypotheses, references),
         "bleu_lowercase": metrics.corpus_bleu(hypotheses, references, True),
+        "bleu_signature": metrics.bleu_signature(references),
+        "bleu_lowercase_signature": metrics.bleu_signature(references, True),
         "chrf": metrics.corpus_chrf(hypotheses, references),
         "test_sentences": len(sources),
         "test_pairs": len(pairs),
