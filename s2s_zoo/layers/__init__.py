@@ -25,6 +25,7 @@ from s2s_zoo.layers.pooling import AttentionPooling
 from s2s_zoo.layers.pooling import WindowAveragePooling
 from s2s_zoo.layers.sequence import ReverseSequences
 from s2s_zoo.layers.sequence import reverse_sequences
+from s2s_zoo.layers.standardization import BoundedStandardization
 
 __all__ = [
     "AdditiveAttention",
@@ -35,6 +36,7 @@ __all__ = [
     "AttentionPooling",
     "BidirectionalGRU",
     "BlockOrthogonal",
+    "BoundedStandardization",
     "Bridge",
     "ConcatAttention",
     "ContextGRUCell",

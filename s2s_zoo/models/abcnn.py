@@ -33,6 +33,7 @@ from s2s_zoo.layers.pair_attention import AttentionMatrix
 from s2s_zoo.layers.pooling import AllAveragePooling
 from s2s_zoo.layers.pooling import AttentionPooling
 from s2s_zoo.layers.pooling import WindowAveragePooling
+from s2s_zoo.layers.standardization import BoundedStandardization
 from s2s_zoo.models.base import ZooModel
 
 # === Defaults ===
@@ -208,7 +209,11 @@ class ABCNN(ZooModel):
             fixed affine map, so the output layer is still a logistic
             regression on the same features; it only changes how fast that
             regression learns (the per-level cosines of mean-pooled tanh
-            maps all sit close to 1). Default False (the paper).
+            maps all sit close to 1). Inputs are clipped at inference to
+            the range each feature took in training
+            (`BoundedStandardization`), so a pair far outside it (an empty
+            sentence) cannot push the answer to certainty. Default False
+            (the paper).
         trainable_embeddings (bool): Default False (the paper freezes its
             word2vec vectors); set True for random initial vectors.
         l2 (float): L2 weight of every kernel but the embeddings. Default
@@ -353,7 +358,7 @@ class ABCNN(ZooModel):
             else None
         )
         self.standardize = (
-            keras.layers.BatchNormalization(
+            BoundedStandardization(
                 momentum=0.9, scale=False, name="standardize"
             )
             if standardize_features

@@ -219,3 +219,76 @@ def test_an_output_layer_without_features_is_refused(tiny_config):
             similarity_features=False,
             pooled_features=False,
         )
+
+
+def test_standardized_features_stay_in_the_training_range(
+    tiny_config, monkeypatch
+):
+    # An empty sentence, or one word repeated to the full length, gives
+    # features far outside what training saw (cosines of 0 where training
+    # saw ~1); standardized, they were unbounded and so was the logit.
+    model = registry.build(
+        "abcnn1",
+        **tiny_config,
+        standardize_features=True,
+        overlap_features=True,
+        pooled_features=False,
+    )
+    model.set_word_statistics(np.ones((tiny_config["vocabulary_size"], 2)))
+    model.compile()
+    rng = np.random.default_rng(0)
+    inputs = {
+        "token_ids_1": rng.integers(2, 12, (32, 4)).astype("int32"),
+        "token_ids_2": rng.integers(2, 12, (32, 5)).astype("int32"),
+    }
+    model.fit(inputs, rng.integers(0, 2, 32), batch_size=8, verbose=0)
+    layer = model.standardize
+    low, high = layer.feature_min.numpy(), layer.feature_max.numpy()
+    assert np.all(low <= high)
+
+    seen = {}
+    call = layer.call
+
+    def spy(x, training=None, mask=None):
+        seen["inputs"] = np.asarray(x)
+        seen["outputs"] = np.asarray(call(x, training=training, mask=mask))
+        return seen["outputs"]
+
+    monkeypatch.setattr(layer, "call", spy)
+    out_of_range = {
+        "token_ids_1": np.array([[0, 0, 0, 0], [3, 3, 3, 3]], "int32"),
+        "token_ids_2": np.array([[4, 5, 6, 0, 0], [3, 3, 3, 3, 3]], "int32"),
+    }
+    logits = np.asarray(model(out_of_range, training=False))
+    assert np.all(np.isfinite(logits))
+    raw = seen["inputs"]
+    assert np.any((raw < low - 1e-6) | (raw > high + 1e-6))  # truly outside
+
+    def standardized(x):
+        std = np.sqrt(layer.moving_variance.numpy() + layer.epsilon)
+        return (x - layer.moving_mean.numpy()) / std + layer.beta.numpy()
+
+    z_low, z_high = standardized(low), standardized(high)
+    assert np.all(seen["outputs"] >= z_low - 1e-4)
+    assert np.all(seen["outputs"] <= z_high + 1e-4)
+    # The same pairs with the range forgotten: what the model did before.
+    layer.feature_min.assign(np.full_like(low, np.inf))
+    layer.feature_max.assign(np.full_like(high, -np.inf))
+    model(out_of_range, training=False)
+    assert np.any(seen["outputs"] > z_high + 1) or np.any(
+        seen["outputs"] < z_low - 1
+    )
+
+
+def test_a_run_saved_before_the_range_weights_still_loads(tiny_config):
+    # Its standardize layer holds the three BatchNormalization weights only:
+    # they load, and the range stays unset (no clipping).
+    from s2s_zoo.layers import BoundedStandardization
+
+    layer = BoundedStandardization(scale=False)
+    layer.build((None, 3))
+    store = {"0": np.ones(3), "1": np.full(3, 2.0), "2": np.full(3, 4.0)}
+    layer.load_own_variables(store)
+    np.testing.assert_array_equal(layer.moving_mean.numpy(), [2.0] * 3)
+    np.testing.assert_array_equal(layer.moving_variance.numpy(), [4.0] * 3)
+    assert np.all(np.isinf(layer.feature_min.numpy()))
