@@ -79,6 +79,39 @@ def atomic_file(path, suffix=""):
     os.replace(tmp, path)
 
 
+# Characters of a request read per token of a model's maximum input length.
+# Tokenizing is linear in the text, so without a cut one 10,000-character
+# string made a batch take 32 s; 16 characters a token is far more than a
+# sentence that fits the maximum needs (words average 5-6, CJK 1).
+CHARACTERS_PER_TOKEN = 16
+
+
+def bound_text(text, max_tokens):
+    """Bounds the work one request can cause, before tokenization.
+
+    Returns `(text, cut)`: `text` as valid UTF-8 (invalid bytes become
+    U+FFFD) and cut to `CHARACTERS_PER_TOKEN * max_tokens` characters, and
+    a boolean per string, True where the cut removed something.
+    """
+    text = tf.strings.unicode_transcode(
+        text, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD
+    )
+    limit = CHARACTERS_PER_TOKEN * max_tokens
+    cut = tf.strings.length(text, unit="UTF8_CHAR") > limit
+    return tf.strings.substr(text, 0, limit, unit="UTF8_CHAR"), cut
+
+
+def _same_batch(first, second, names):
+    """A clear error, not a shape error deep in the model, when the two
+    inputs of a signature hold different numbers of strings."""
+    return tf.debugging.assert_equal(
+        tf.shape(first)[0],
+        tf.shape(second)[0],
+        message=f"{names[0]} and {names[1]} must hold the same number of "
+        "strings (one pair per row)",
+    )
+
+
 def save_keras(model, path):
     """Saves `model` to the `.keras` file `path` atomically."""
     if not str(path).endswith(".keras"):
@@ -96,10 +129,12 @@ class Translator(tf.Module):
     needs neither s2s_zoo nor Keras to serve; only `tensorflow` and
     `tensorflow_text` (whose import registers the text ops).
 
-    Inputs are stripped of control characters by the tokenizer, cut to
-    `max_source_length` tokens, and a batch in which every string is empty
-    or unknown still gets one (padding) position, so any string gets an
-    answer (possibly empty) instead of an error.
+    Inputs are made valid UTF-8, cut to `16 * max_source_length`
+    characters before tokenization and to `max_source_length` tokens after
+    it (the `truncated` output says where), and a batch in which every
+    string is empty or unknown still gets one (padding) position, so any
+    string gets an answer (possibly empty) instead of an error, in bounded
+    time.
 
     Args:
         model: A `s2s_zoo.models.Seq2SeqModel`.
@@ -136,7 +171,10 @@ class Translator(tf.Module):
         input_signature=[tf.TensorSpec([None], tf.string, name="text")]
     )
     def translate(self, text):
-        source = self._source.tokenize(text)[:, : self.max_source_length]
+        text, cut = bound_text(text, self.max_source_length)
+        tokens = self._source.tokenize(text)
+        truncated = cut | (tokens.row_lengths() > self.max_source_length)
+        source = tokens[:, : self.max_source_length]
         source = source.to_tensor(default_value=0)
         # An all-empty batch tokenizes to (batch, 0): give it one position.
         source = tf.pad(
@@ -161,6 +199,8 @@ class Translator(tf.Module):
             # ends with [END] unless it ran out of steps).
             "token_ids": best_ids,
             "source_ids": source,
+            # True where the input was longer than the model reads.
+            "truncated": truncated,
         }
 
 
@@ -234,8 +274,13 @@ class AspectSentimentModule(tf.Module):
     `(batch_size, num_classes)`, `label` string `(batch_size,)` and
     `attention` float32 `(batch_size, N)` over the sentence tokens (as
     `split_words` gives them, cut to `max_length`; zeros for the models
-    without attention). Empty sentences, aspects absent from the sentence,
-    unseen words (id 1) and over-long text all get an answer.
+    without attention), and `truncated` bool `(batch_size,)`: True where the
+    sentence had more than `max_length` tokens (or `16 * max_length`
+    characters, the most read) or the aspect more than
+    `max_aspect_length`. Empty sentences, aspects absent from the sentence,
+    unseen words (id 1), invalid UTF-8 and over-long text all get an
+    answer, in bounded time; inputs of different lengths get an
+    `InvalidArgumentError` that says so.
 
     Args:
         model: A trained `s2s_zoo.models.ATAELSTM`.
@@ -244,6 +289,7 @@ class AspectSentimentModule(tf.Module):
         label_names (list[str]): Class names by label id.
         level (str): `"term"` or `"category"`, how aspects are tokenized.
         max_length (int): Most sentence tokens read. Default 100.
+        max_aspect_length (int): Most aspect tokens read. Default 16.
     """
 
     def __init__(
@@ -254,6 +300,7 @@ class AspectSentimentModule(tf.Module):
         label_names,
         level,
         max_length=100,
+        max_aspect_length=16,
     ):
         super().__init__()
         self.model = model
@@ -262,6 +309,7 @@ class AspectSentimentModule(tf.Module):
         self.label_names = tf.constant(list(label_names), tf.string)
         self.level = level
         self.max_length = max_length
+        self.max_aspect_length = max_aspect_length
 
     @tf.function(
         input_signature=[
@@ -270,13 +318,22 @@ class AspectSentimentModule(tf.Module):
         ]
     )
     def serving_default(self, sentence, aspect):
-        token_ids = aspect_text.encode(
-            aspect_text.split_words(sentence),
-            self.word_table,
-            self.max_length,
+        with tf.control_dependencies(
+            [_same_batch(sentence, aspect, ("sentence", "aspect"))]
+        ):
+            sentence, cut = bound_text(sentence, self.max_length)
+        aspect, aspect_cut = bound_text(aspect, self.max_aspect_length)
+        words = aspect_text.split_words(sentence)
+        aspect_words = aspect_text.aspect_tokens(aspect, self.level)
+        truncated = (
+            cut
+            | aspect_cut
+            | (words.row_lengths() > self.max_length)
+            | (aspect_words.row_lengths() > self.max_aspect_length)
         )
+        token_ids = aspect_text.encode(words, self.word_table, self.max_length)
         aspect_token_ids = aspect_text.encode(
-            aspect_text.aspect_tokens(aspect, self.level), self.aspect_table
+            aspect_words, self.aspect_table, self.max_aspect_length
         )
         logits, attention = self.model.call_with_attention(
             {"token_ids": token_ids, "aspect_token_ids": aspect_token_ids}
@@ -287,6 +344,7 @@ class AspectSentimentModule(tf.Module):
             "probabilities": probabilities,
             "label": label,
             "attention": tf.cast(attention, tf.float32),
+            "truncated": truncated,
         }
 
 
@@ -298,7 +356,12 @@ class SentencePairModule(tf.Module):
     selection, paraphrase) or, for a 3-way model, that of the predicted
     label, with `probabilities` and `label` as well. The model returns
     logits; the sigmoid or softmax is applied here. Tokenization
-    (`s2s_zoo.data.sentence_pairs.PairTokenizer`) runs inside the graph.
+    (`s2s_zoo.data.sentence_pairs.PairTokenizer`) runs inside the graph,
+    on text made valid UTF-8 and cut to 16 characters per token of the
+    model's sentence length; `truncated` (bool per pair) is True where
+    either sentence was longer than the model reads. Inputs holding
+    different numbers of strings get an `InvalidArgumentError` that says
+    so.
 
     Args:
         model: A trained `s2s_zoo.models.ABCNN`.
@@ -322,16 +385,22 @@ class SentencePairModule(tf.Module):
         ]
     )
     def serving_default(self, sentence1, sentence2):
-        inputs = {
-            "token_ids_1": self.tokenizer(sentence1, self.length_1),
-            "token_ids_2": self.tokenizer(sentence2, self.length_2),
-        }
+        with tf.control_dependencies(
+            [_same_batch(sentence1, sentence2, ("sentence1", "sentence2"))]
+        ):
+            sentence1, cut_1 = bound_text(sentence1, self.length_1)
+        sentence2, cut_2 = bound_text(sentence2, self.length_2)
+        ids_1, long_1 = self.tokenizer.encode(sentence1, self.length_1)
+        ids_2, long_2 = self.tokenizer.encode(sentence2, self.length_2)
+        inputs = {"token_ids_1": ids_1, "token_ids_2": ids_2}
+        truncated = cut_1 | cut_2 | long_1 | long_2
         logits = tf.cast(self.model(inputs, training=False), tf.float32)
         if not self.three_way:
-            return {"score": tf.sigmoid(logits)}
+            return {"score": tf.sigmoid(logits), "truncated": truncated}
         probabilities = tf.nn.softmax(logits, axis=-1)
         return {
             "score": tf.reduce_max(probabilities, axis=-1),
             "probabilities": probabilities,
             "label": tf.gather(self.label_names, tf.argmax(logits, axis=-1)),
+            "truncated": truncated,
         }

@@ -24,6 +24,7 @@ from s2s_zoo.data import sentence_pairs
 from s2s_zoo.data import translation as text
 
 NAMES = s2s_zoo.model_names()
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _translation(name):
@@ -140,6 +141,8 @@ SERVE = r"""
 import json, sys
 import tensorflow as tf
 import tensorflow_text  # noqa: F401  (registers the text ops)
+sys.path.insert(0, sys.argv[2])
+from benchmarks import fuzz_serving
 answers = {}
 for name, (task, path) in json.loads(sys.argv[1]).items():
     serve = tf.saved_model.load(path).signatures["serving_default"]
@@ -152,6 +155,16 @@ for name, (task, path) in json.loads(sys.argv[1]).items():
         out = serve(sentence1=tf.constant(["a dog runs", ""]),
                     sentence2=tf.constant(["an animal is running", "x"]))
     answers[name] = {k: v.shape.as_list() for k, v in out.items()}
+    # Hostile strings and 4 threads at once (benchmarks/fuzz_serving.py
+    # imports only TensorFlow, as a server would).
+    fuzzed = fuzz_serving.fuzz(serve, count=40)
+    loaded = fuzz_serving.load_test(serve, threads=4, seconds=1.0)
+    answers[name]["fuzz"] = [
+        fuzzed["errors"], fuzzed["error_samples"],
+        fuzzed["mismatched_batch_error"],
+        loaded["errors"], loaded["answers_differing_from_sequential"],
+        loaded["requests"],
+    ]
 assert "s2s_zoo" not in sys.modules and "keras_hub" not in sys.modules
 print(json.dumps(answers))
 """
@@ -161,7 +174,7 @@ def test_every_saved_model_serves_raw_strings_in_a_fresh_process(exported):
     found, _ = exported
     assert sorted(found) == sorted(NAMES), "run the whole module"
     done = subprocess.run(
-        [sys.executable, "-c", SERVE, json.dumps(found)],
+        [sys.executable, "-c", SERVE, json.dumps(found), ROOT],
         capture_output=True,
         text=True,
         timeout=600,
@@ -171,6 +184,14 @@ def test_every_saved_model_serves_raw_strings_in_a_fresh_process(exported):
     answers = json.loads(done.stdout.strip().splitlines()[-1])
     for name, shapes in answers.items():
         task = found[name][0]
+        errors, samples, mismatched, load_errors, differing, requests = (
+            shapes.pop("fuzz")
+        )
+        assert errors == 0, (name, samples)
+        assert load_errors == 0 and differing == 0 and requests > 0, name
+        if task != "translation":
+            assert "must hold the same number of strings" in mismatched
+        assert shapes["truncated"] == [2]
         if task == "translation":
             assert shapes["translation"] == [2]
         elif task == "aspect_sentiment":

@@ -426,7 +426,13 @@ class PairTokenizer(tf.Module):
 
     def __call__(self, strings, sequence_length):
         """Returns int32 ids `(batch_size, sequence_length)`, right-padded."""
+        return self.encode(strings, sequence_length)[0]
+
+    def encode(self, strings, sequence_length):
+        """`(ids, truncated)`: the ids of `__call__`, and a bool per string,
+        True where it had more than `sequence_length` tokens."""
         tokens = tokenize(strings)
+        truncated = tokens.row_lengths() > sequence_length
         ids = tf.ragged.map_flat_values(self.table.lookup, tokens)
         ids = ids[:, :sequence_length]
         # An all-empty batch tokenizes to (batch_size, 0): the explicit
@@ -435,7 +441,7 @@ class PairTokenizer(tf.Module):
             default_value=PADDING_ID,
             shape=tf.stack([tf.shape(ids.row_lengths())[0], sequence_length]),
         )
-        return tf.cast(dense, tf.int32)
+        return tf.cast(dense, tf.int32), truncated
 
     def save(self, directory, name="words"):
         """Writes `name.vocab` and `name.json` (`s2s_zoo.data.vocabulary`)."""

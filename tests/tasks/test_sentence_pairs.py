@@ -105,7 +105,9 @@ def test_wikiqa_main_writes_everything_and_serves(tmp_path):
     model = keras.saving.load_model(os.path.join(output_dir, "model.keras"))
     assert model.get_config()["variant"] == 3
     out = _serve(os.path.join(output_dir, "saved_model"))
-    assert sorted(out[0]) == ["score"]
+    assert sorted(out[0]) == ["score", "truncated"]
+    # Only the 5,000-word pair is longer than the model reads.
+    assert out[0]["truncated"] == [False, False, False, True]
     scores = np.array(out[0]["score"])
     assert scores.shape == (4,) and np.all(np.isfinite(scores))
     assert np.array(out[1]["score"]).shape == (2,)
@@ -127,7 +129,7 @@ def test_sick_main_three_way_signature(tmp_path):
     )
     assert metrics["dev"]["pairs"] == 3 and metrics["test"]["pairs"] == 3
     out = _serve(os.path.join(output_dir, "saved_model"))
-    assert sorted(out[0]) == ["label", "probabilities", "score"]
+    assert sorted(out[0]) == ["label", "probabilities", "score", "truncated"]
     probabilities = np.array(out[0]["probabilities"])
     assert probabilities.shape == (4, 3)
     np.testing.assert_allclose(probabilities.sum(-1), 1.0, rtol=1e-5)
