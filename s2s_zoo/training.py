@@ -238,6 +238,51 @@ class KeepBest(keras.callbacks.Callback):
             self.model.load_weights(self.path)
 
 
+class TrainingDiverged(RuntimeError):
+    """The training loss became NaN or infinite; nothing was exported."""
+
+
+class StopOnNonFinite(keras.callbacks.TerminateOnNaN):
+    """Stops at the first batch whose loss is NaN or infinite, saying where
+    and what to try.
+
+    `keras.callbacks.TerminateOnNaN(raise_error=True)` is the mechanism: it
+    raises at once, so `on_train_end` does not run, `BackupAndRestore`
+    keeps the last finished epoch's checkpoint (its `on_train_end` would
+    delete it) and the recipe never reaches save or export. Its message
+    names only the batch; this one raises `TrainingDiverged` with the epoch,
+    the step and advice.
+
+    Args:
+        advice (str): What to try, for the message.
+        first_epoch (int): The number the message gives the first epoch of
+            this `fit` (for loops that call `fit` once per epoch).
+    """
+
+    def __init__(
+        self, advice="a lower learning rate or float32 precision", first_epoch=1
+    ):
+        super().__init__(raise_error=True)
+        self.advice = advice
+        self.first_epoch = first_epoch
+        self.epoch = first_epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = self.first_epoch + epoch
+
+    def on_batch_end(self, batch, logs=None):
+        try:
+            super().on_batch_end(batch, logs)
+        except RuntimeError:
+            loss = float((logs or {})["loss"])
+            raise TrainingDiverged(
+                f"The training loss became {loss} at epoch {self.epoch}, "
+                f"step {batch + 1}: training stopped, and nothing was saved "
+                "or exported. The last finished epoch's checkpoint is kept "
+                f"(--resume starts from it). Try {self.advice}."
+            ) from None
+
+
 class DevBleu(keras.callbacks.Callback):
     """Adds the dev set's corpus BLEU to the epoch logs as `val_bleu`, and
     its lowercased BLEU as `val_bleu_lowercase` (the figure toolkits that

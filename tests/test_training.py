@@ -1,5 +1,7 @@
 """Training helpers: losses, precision choice, dtype policy scope."""
 
+import os
+
 import keras
 import numpy as np
 import pytest
@@ -126,3 +128,49 @@ def test_budget_decay_sets_the_optimizer_rate_from_the_budget_clock():
     decay.on_train_batch_begin(0)
     rate = float(model.optimizer.learning_rate.numpy())
     assert rate == pytest.approx(0.5e-3, rel=1e-3)
+
+
+def test_a_nan_loss_stops_training_naming_epoch_and_step(tmp_path):
+    # Batch 3 of epoch 2 holds a NaN: the loss turns NaN there.
+    x = np.ones((8, 2), "float32")
+    y = np.ones((8, 1), "float32")
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+
+    class PoisonBatch(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            if self.epoch == 1 and batch == 2:
+                self.model.layers[0].kernel.assign(np.full((2, 1), np.nan))
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+    backup = str(tmp_path / "backup")
+    with pytest.raises(training.TrainingDiverged) as caught:
+        model.fit(
+            x,
+            y,
+            batch_size=2,
+            epochs=3,
+            verbose=0,
+            callbacks=[
+                keras.callbacks.BackupAndRestore(backup),
+                PoisonBatch(),
+                training.StopOnNonFinite("a lower --learning-rate"),
+            ],
+        )
+    assert str(caught.value) == (
+        "The training loss became nan at epoch 2, step 3: training stopped, "
+        "and nothing was saved or exported. The last finished epoch's "
+        "checkpoint is kept (--resume starts from it). Try a lower "
+        "--learning-rate."
+    )
+    # BackupAndRestore's end-of-training cleanup did not run: epoch 1's
+    # checkpoint is still there to resume from.
+    assert os.listdir(backup)
+
+
+def test_first_epoch_numbers_fits_of_one_epoch_each():
+    guard = training.StopOnNonFinite(first_epoch=5)
+    guard.on_epoch_begin(0)
+    assert guard.epoch == 5

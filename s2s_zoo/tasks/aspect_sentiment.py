@@ -29,6 +29,7 @@ import tensorflow as tf
 
 from s2s_zoo import export as export_lib
 from s2s_zoo import registry
+from s2s_zoo import training
 from s2s_zoo.data import aspect_text
 from s2s_zoo.data import semeval
 from s2s_zoo.data import splits as splits_lib
@@ -506,7 +507,8 @@ def fit(config, model, data, say=print):
         shuffle=True,
         seed=config.seed,
     )
-    callbacks, validation = [], None
+    callbacks = [training.StopOnNonFinite("a lower --learning-rate")]
+    validation = None
     if data.dev:
         dev_inputs, dev_labels = encode(data.dev, data, config)
         validation = aspect_text.aspect_dataset(

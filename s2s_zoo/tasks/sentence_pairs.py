@@ -35,6 +35,7 @@ import tensorflow as tf
 
 from s2s_zoo import export as export_lib
 from s2s_zoo import registry
+from s2s_zoo import training
 from s2s_zoo.data import sentence_pairs as data_lib
 from s2s_zoo.data import splits as splits_lib
 from s2s_zoo.data.embeddings import embedding_matrix
@@ -641,6 +642,11 @@ def train(config=None, **overrides):
             batch_size=config.batch_size,
             epochs=1,
             shuffle=True,
+            callbacks=[
+                training.StopOnNonFinite(
+                    "a lower --learning-rate", first_epoch=epoch
+                )
+            ],
             verbose=0,
         )
         dev_metrics = evaluate(task, model, splits["dev"], dev_inputs)

@@ -351,7 +351,8 @@ def _path(config, name):
 def callbacks(config, model, data, clock=time.perf_counter):
     """The training callbacks of a run, in the order their logs need.
 
-    1. `BackupAndRestore` (resume after a kill);
+    1. `BackupAndRestore` (resume after a kill), then `StopOnNonFinite`
+       (a NaN loss stops the run before anything is saved);
     2. `DevBleu` (writes `val_bleu`), before everything that reads it;
     3. the schedule: `BudgetDecay` over the time budget, or
        `ReduceLROnPlateau` and `EarlyStopping` without one (a budgeted run
@@ -373,7 +374,12 @@ def callbacks(config, model, data, clock=time.perf_counter):
     )
     monitor = "val_bleu" if config.select_on == "bleu" else "val_loss"
     mode = "max" if config.select_on == "bleu" else "min"
-    result = [keras.callbacks.BackupAndRestore(_path(config, "backup"))]
+    result = [
+        keras.callbacks.BackupAndRestore(_path(config, "backup")),
+        training.StopOnNonFinite(
+            "a lower --learning-rate, or --precision float32"
+        ),
+    ]
     if config.select_on == "bleu":
         sources, references = text.group_references(data.splits["dev"])
         result.append(

@@ -211,11 +211,24 @@ def serve(run):
 )
 @given(st.lists(st.text(max_size=60), min_size=1, max_size=4))
 def test_any_text_gets_a_string(serve, texts):
+    # Lone surrogates too: bytes no UTF-8 decoder accepts.
     texts = [t.encode("utf-8", "surrogatepass") for t in texts]
-    texts = [t for t in texts if b"\xed" not in t] or [b""]  # no surrogates
     out = serve(text=tf.constant(texts))
     assert out["translation"].shape == (len(texts),)
     assert out["translation"].dtype == tf.string
+
+
+def test_long_and_invalid_input_is_cut_and_flagged(serve):
+    texts = [
+        b"\xed\xa0\x80\xff\xc3\x28",  # a lone surrogate, broken bytes
+        ("猫" * 10_000).encode(),
+        "我喜欢中国美食".encode(),
+        ("猫" * 120).encode(),  # within 16 characters a token, too many tokens
+    ]
+    out = serve(text=tf.constant(texts))
+    assert out["truncated"].numpy().tolist() == [False, True, False, True]
+    assert out["source_ids"].shape[1] <= 100  # the exported maximum
+    assert out["translation"].shape == (4,)
 
 
 class Clock:
@@ -252,6 +265,46 @@ class FakeMachine(keras.callbacks.Callback):
         rate = self.model.optimizer.learning_rate
         self.rates.append(float(keras.ops.convert_to_numpy(rate)))
         self.clock.now += self.seconds
+
+
+class PoisonWeights(keras.callbacks.Callback):
+    """Makes the weights NaN at the start of the given epoch's first batch."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.at = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.epoch == self.at and batch == 0:
+            weight = self.model.trainable_weights[0]
+            weight.assign(np.full(weight.shape, np.nan, "float32"))
+
+
+def test_a_nan_loss_stops_the_run_and_exports_nothing(tmp_path):
+    config = translation.Config(
+        **{**TINY, "max_train_pairs": 96},
+        epochs=3,
+        output_dir=str(tmp_path),
+    )
+    data = translation.prepare(config)
+    model = translation.build(config, data)
+    with pytest.raises(
+        training.TrainingDiverged,
+        match=r"^The training loss became nan at "
+        r"epoch 2, step 1: training stopped",
+    ):
+        translation.fit(
+            config, model, data, extra_callbacks=[PoisonWeights(epoch=1)]
+        )
+    # Epoch 1 finished: its checkpoint and best weights are kept; no model
+    # file or SavedModel was written.
+    assert os.listdir(tmp_path / "backup")
+    assert os.path.exists(tmp_path / "best.weights.h5")
+    assert not os.path.exists(tmp_path / "model.keras")
+    assert not os.path.exists(tmp_path / "saved_model")
 
 
 @pytest.mark.parametrize("seconds_per_batch", [0.25, 1.5])
