@@ -98,13 +98,16 @@ class AspectAttention(ScoreAttention):
             kernel_initializer = keras.initializers.RandomUniform(-0.01, 0.01)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+
         # Each weight gets its own copy of the initializer (its own seed).
-        dense = lambda: dict(  # noqa: E731
-            use_bias=False,
-            kernel_initializer=fresh(self.kernel_initializer),
-            kernel_regularizer=self.kernel_regularizer,
-            dtype=self.dtype_policy,
-        )
+        def dense():
+            return dict(
+                use_bias=False,
+                kernel_initializer=fresh(self.kernel_initializer),
+                kernel_regularizer=self.kernel_regularizer,
+                dtype=self.dtype_policy,
+            )
+
         aspect_units = aspect_dim if combine == "concat" else hidden_dim
         self.state_projection = keras.layers.Dense(
             hidden_dim, name="state_projection", **dense()

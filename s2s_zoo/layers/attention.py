@@ -218,12 +218,15 @@ class AdditiveAttention(ScoreAttention):
             kernel_initializer = keras.initializers.RandomNormal(stddev=0.001)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.score_initializer = keras.initializers.get(score_initializer)
+
         # Each weight gets its own copy of the initializer (its own seed).
-        dense = lambda: dict(  # noqa: E731
-            use_bias=False,
-            kernel_initializer=fresh(self.kernel_initializer),
-            dtype=self.dtype_policy,
-        )
+        def dense():
+            return dict(
+                use_bias=False,
+                kernel_initializer=fresh(self.kernel_initializer),
+                dtype=self.dtype_policy,
+            )
+
         self.query_projection = keras.layers.Dense(
             units, name="query_projection", **dense()
         )

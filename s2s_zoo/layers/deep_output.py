@@ -98,11 +98,14 @@ class DeepOutput(keras.layers.Layer):
         if kernel_initializer is None:
             kernel_initializer = keras.initializers.RandomNormal(stddev=0.01)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
+
         # Each weight gets its own copy of the initializer (its own seed).
-        dense = lambda: dict(  # noqa: E731
-            kernel_initializer=fresh(self.kernel_initializer),
-            dtype=self.dtype_policy,
-        )
+        def dense():
+            return dict(
+                kernel_initializer=fresh(self.kernel_initializer),
+                dtype=self.dtype_policy,
+            )
+
         self.input_projections = [
             keras.layers.Dense(
                 pool_size * maxout_units,

@@ -232,11 +232,13 @@ class ATAELSTM(ZooModel):
         self.attention = None
         if use_attention:
             # W_p and W_x each draw their own start values.
-            dense = lambda: dict(  # noqa: E731
-                use_bias=False,
-                kernel_initializer=fresh(uniform),
-                kernel_regularizer=regularizer,
-            )
+            def dense():
+                return dict(
+                    use_bias=False,
+                    kernel_initializer=fresh(uniform),
+                    kernel_regularizer=regularizer,
+                )
+
             self.attention = AspectAttention(
                 hidden_dim,
                 aspect_embedding_dim,
