@@ -172,12 +172,16 @@ def main(argv=None):
     if args.keep_earlier and os.path.exists(previous):
         with open(previous, encoding="utf-8") as f:
             old = json.load(f)
-        # Idempotent: the runs given now are not "earlier" runs.
-        given = {os.path.basename(os.path.normpath(r)) for r in args.runs}
+        # Idempotent: the runs given now are not "earlier" runs; a run
+        # directory trained again (another date) keeps its old figures here.
+        def key(r):
+            return os.path.basename(os.path.normpath(r["run"])), r.get("date")
+
+        given = {key(r) for r in reports}
         earlier = old.get("earlier", []) + [
             {**r, "code": r.get("code", "earlier")}
             for r in old["runs"]
-            if os.path.basename(os.path.normpath(r["run"])) not in given
+            if key(r) not in given
         ]
     os.makedirs(os.path.join(RESULTS, "figures"), exist_ok=True)
     figures = []
