@@ -238,6 +238,116 @@ class KeepBest(keras.callbacks.Callback):
             self.model.load_weights(self.path)
 
 
+def _readable_weights(path):
+    """None if `path` is a whole `.weights.h5` file, else why not."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            datasets = []
+            f.visititems(
+                lambda name, item: (
+                    datasets.append(item)
+                    if isinstance(item, h5py.Dataset)
+                    else None
+                )
+            )
+            for dataset in datasets:
+                dataset[()]  # reads every value: a truncated file fails here
+    except Exception as error:  # noqa: BLE001 (the reason is reported)
+        return f"{type(error).__name__}: {str(error)[:160]}"
+    return None
+
+
+def _readable_json(path):
+    try:
+        with open(path) as f:
+            json.load(f)
+    except (OSError, ValueError) as error:
+        return f"{type(error).__name__}: {str(error)[:160]}"
+    return None
+
+
+def check_checkpoint(backup_dir, say=print):
+    """Checks a run's `BackupAndRestore` directory before resuming from it.
+
+    Keras writes the checkpoint in place, so a kill during a save leaves a
+    truncated file, and resuming from it fails deep inside Keras. With
+    `double_checkpoint=True` Keras keeps the previous checkpoint as
+    `.bkp`. This check reads every value of both: when the latest is
+    unreadable and the previous one is whole, the previous one is put back
+    (the run resumes one epoch earlier); when neither is, the directory is
+    moved aside and the run must start clean. Each case is said, naming
+    the file and what is wrong with it.
+
+    Returns:
+        True when the run can resume (a whole checkpoint or none at all
+        yet), False when it must start clean.
+    """
+    import shutil
+
+    weights = os.path.join(backup_dir, "latest.weights.h5")
+    metadata = os.path.join(backup_dir, "training_metadata.json")
+    if not os.path.exists(weights) and not os.path.exists(metadata):
+        return True
+
+    def problem(weights_path, metadata_path):
+        if not os.path.exists(weights_path):
+            return f"{weights_path} is missing"
+        reason = _readable_weights(weights_path)
+        if reason:
+            return f"{weights_path} is unreadable ({reason})"
+        if os.path.exists(metadata_path):
+            reason = _readable_json(metadata_path)
+            if reason:
+                return f"{metadata_path} is unreadable ({reason})"
+        return None
+
+    latest = problem(weights, metadata)
+    if latest is None:
+        return True
+    previous = problem(weights + ".bkp", metadata + ".bkp")
+    if previous is None:
+        say(
+            f"warning: {latest}; resuming from the previous checkpoint "
+            f"({weights}.bkp), one epoch earlier."
+        )
+        shutil.copyfile(weights + ".bkp", weights)
+        if os.path.exists(metadata + ".bkp"):
+            shutil.copyfile(metadata + ".bkp", metadata)
+        return True
+    aside = backup_dir.rstrip("/") + f".corrupt-{int(time.time())}"
+    os.replace(backup_dir, aside)
+    say(
+        f"warning: {latest}, and no earlier checkpoint is whole ({previous})."
+        f" Starting clean; the broken checkpoint was moved to {aside}."
+    )
+    return False
+
+
+def drop_unreadable(paths, say=print):
+    """Removes every file of `paths` that exists and does not read whole
+    (`.h5` weights or JSON), saying which and why; returns True if any was
+    removed. For the run files a resume reads besides the checkpoint (the
+    kept best epoch, the time spent), which belong together: when one is
+    bad, all of `paths` go."""
+    bad = []
+    for path in paths:
+        if not os.path.exists(path):
+            continue
+        check = _readable_weights if path.endswith(".h5") else _readable_json
+        reason = check(path)
+        if reason:
+            bad.append(f"{path} ({reason})")
+    if not bad:
+        return False
+    for path in paths:
+        if os.path.exists(path):
+            os.remove(path)
+    say(f"warning: unreadable, so removed: {'; '.join(bad)}.")
+    return True
+
+
 class TrainingDiverged(RuntimeError):
     """The training loss became NaN or infinite; nothing was exported."""
 

@@ -174,3 +174,65 @@ def test_first_epoch_numbers_fits_of_one_epoch_each():
     guard = training.StopOnNonFinite(first_epoch=5)
     guard.on_epoch_begin(0)
     assert guard.epoch == 5
+
+
+def _checkpoint(directory, epoch, model):
+    os.makedirs(directory, exist_ok=True)
+    model.save_weights(os.path.join(directory, "latest.weights.h5"))
+    with open(os.path.join(directory, "training_metadata.json"), "w") as f:
+        f.write(f'{{"epoch": {epoch}, "batch": 0}}')
+
+
+def _truncate(path):
+    with open(path, "r+b") as f:
+        f.truncate(os.path.getsize(path) // 2)
+
+
+def test_check_checkpoint_falls_back_to_the_previous_or_starts_clean(tmp_path):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4)])
+    backup = str(tmp_path / "backup")
+    said = []
+    assert training.check_checkpoint(backup, said.append)  # none yet
+    _checkpoint(backup, 1, model)
+    for name in ("latest.weights.h5", "training_metadata.json"):
+        path = os.path.join(backup, name)
+        os.replace(path, path + ".bkp")  # epoch 1 becomes the previous one
+    _checkpoint(backup, 2, model)
+    assert training.check_checkpoint(backup, said.append)
+    assert said == []  # both whole: nothing to say
+
+    latest = os.path.join(backup, "latest.weights.h5")
+    _truncate(latest)
+    assert training.check_checkpoint(backup, said.append)
+    assert said[0].startswith(f"warning: {latest} is unreadable (")
+    assert said[0].endswith(
+        f"resuming from the previous checkpoint ({latest}.bkp), one epoch "
+        "earlier."
+    )
+    with open(os.path.join(backup, "training_metadata.json")) as f:
+        assert '"epoch": 1' in f.read()
+    model.load_weights(latest)  # whole again
+
+    _truncate(latest)
+    _truncate(latest + ".bkp")
+    assert not training.check_checkpoint(backup, said.append)
+    assert not os.path.exists(backup)
+    assert said[1].startswith(f"warning: {latest} is unreadable (")
+    assert "no earlier checkpoint is whole" in said[1]
+    assert "Starting clean; the broken checkpoint was moved to " in said[1]
+
+
+def test_drop_unreadable_removes_a_bad_group_and_says_why(tmp_path):
+    good = tmp_path / "best.weights.h5.json"
+    good.write_text('{"best": 1.0, "epoch": 0}')
+    bad = tmp_path / "best.weights.h5"
+    bad.write_bytes(b"\x89HDF\r\n")  # a truncated HDF5 header
+    said = []
+    assert training.drop_unreadable([str(bad), str(good)], said.append)
+    assert not bad.exists() and not good.exists()
+    assert said[0].startswith(f"warning: unreadable, so removed: {bad} (")
+    state = tmp_path / "train_state.json"
+    state.write_text('{"train_seconds": 12')
+    assert training.drop_unreadable([str(state)], said.append)
+    assert "JSONDecodeError" in said[1]
+    assert not training.drop_unreadable([str(state)], said.append)

@@ -375,7 +375,11 @@ def callbacks(config, model, data, clock=time.perf_counter):
     monitor = "val_bleu" if config.select_on == "bleu" else "val_loss"
     mode = "max" if config.select_on == "bleu" else "min"
     result = [
-        keras.callbacks.BackupAndRestore(_path(config, "backup")),
+        # double_checkpoint: the previous epoch's checkpoint stays as
+        # .bkp, for when a kill truncates the latest (check_checkpoint).
+        keras.callbacks.BackupAndRestore(
+            _path(config, "backup"), double_checkpoint=True
+        ),
         training.StopOnNonFinite(
             "a lower --learning-rate, or --precision float32"
         ),
@@ -422,7 +426,9 @@ def callbacks(config, model, data, clock=time.perf_counter):
         budget,
         throughput,
         keras.callbacks.CSVLogger(
-            _path(config, "history.csv"), append=config.resume
+            _path(config, "history.csv"),
+            # A run that starts clean (no usable checkpoint) starts anew.
+            append=config.resume and os.path.exists(_path(config, "backup")),
         ),
     ]
     return result, budget, throughput, keep_best
@@ -440,7 +446,10 @@ def fit(config, model, data, clock=time.perf_counter, extra_callbacks=()):
         extra_callbacks: Run first (tests use one to advance a fake clock).
     """
     os.makedirs(config.output_dir, exist_ok=True)
-    if not config.resume:
+    fresh = not config.resume or not training.check_checkpoint(
+        _path(config, "backup")
+    )
+    if fresh:
         # A fresh run must not pick up an earlier run's checkpoint or clock.
         shutil.rmtree(_path(config, "backup"), ignore_errors=True)
         for name in (
@@ -450,6 +459,14 @@ def fit(config, model, data, clock=time.perf_counter, extra_callbacks=()):
         ):
             if os.path.exists(_path(config, name)):
                 os.remove(_path(config, name))
+    else:
+        training.drop_unreadable(
+            [
+                _path(config, "best.weights.h5"),
+                _path(config, "best.weights.h5.json"),
+            ]
+        )
+        training.drop_unreadable([_path(config, "train_state.json")])
     found, budget, throughput, keep_best = callbacks(config, model, data, clock)
     epochs = config.epochs
     if epochs is None:

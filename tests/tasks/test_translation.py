@@ -1,6 +1,7 @@
 """The translation task end to end, on a slice of the bundled data."""
 
 import csv
+import dataclasses
 import json
 import os
 import signal
@@ -305,6 +306,50 @@ def test_a_nan_loss_stops_the_run_and_exports_nothing(tmp_path):
     assert os.path.exists(tmp_path / "best.weights.h5")
     assert not os.path.exists(tmp_path / "model.keras")
     assert not os.path.exists(tmp_path / "saved_model")
+
+
+class KillBeforeEpoch(keras.callbacks.Callback):
+    """Ends training abruptly as the given epoch starts (every earlier one
+    finished and checkpointed), as a kill would: `on_train_end` never
+    runs."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.at = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.at:
+            raise KeyboardInterrupt
+
+
+def test_a_truncated_checkpoint_resumes_from_the_previous_one(tmp_path, capsys):
+    config = translation.Config(
+        **{**TINY, "max_train_pairs": 96},
+        epochs=3,
+        select_on="loss",
+        output_dir=str(tmp_path),
+    )
+    data = translation.prepare(config)
+    with pytest.raises(KeyboardInterrupt):
+        translation.fit(
+            config,
+            translation.build(config, data),
+            data,
+            extra_callbacks=[KillBeforeEpoch(2)],
+        )
+    latest = os.path.join(str(tmp_path), "backup", "latest.weights.h5")
+    with open(latest, "r+b") as f:
+        f.truncate(100)
+    resumed = dataclasses.replace(config, resume=True)
+    result = translation.fit(resumed, translation.build(resumed, data), data)
+    said = capsys.readouterr().out
+    assert f"warning: {latest} is unreadable (" in said
+    assert "resuming from the previous checkpoint" in said
+    # Epoch 1's checkpoint: this run trained epochs 2 and 3.
+    assert len(result.history["loss"]) == 2
+    with open(os.path.join(str(tmp_path), "history.csv")) as f:
+        epochs = [int(row["epoch"]) for row in csv.DictReader(f)]
+    assert epochs == [0, 1, 1, 2]  # epoch 2 again, after the lost one
 
 
 @pytest.mark.parametrize("seconds_per_batch", [0.25, 1.5])
