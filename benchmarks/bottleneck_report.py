@@ -91,8 +91,11 @@ def main(argv=None):
     )
     with open(os.path.join(RESULTS, "bottleneck.md"), "w") as f:
         f.write(markdown)
+    # The runs' own metrics hold the paths they were given: cut them to
+    # file names (a reader's clone has none of this machine's folders).
+    text = json.dumps(summary, indent=2, ensure_ascii=False)
     with open(os.path.join(RESULTS, "bottleneck.json"), "w") as f:
-        json.dump(summary, f, indent=2)
+        f.write(scrub_paths(text) + "\n")
     print(markdown)
 
 
