@@ -356,8 +356,9 @@ class RNNSearch(Seq2SeqModel):
       update, context in every gate and in the maxout deep output).
 
     Initialisation follows Appendix B: each recurrent block `U`, `U_z`,
-    `U_r` orthogonal on its own (`BlockOrthogonal`), the alignment MLP `N(0, 0.001^2)` with `v_a = 0`, everything else
-    `N(0, 0.01^2)`, biases 0. `reset_after=False` keeps the paper's GRU, at
+    `U_r` orthogonal on its own (`BlockOrthogonal`), the alignment MLP
+    `N(0, 0.001^2)` with `v_a = 0`, everything else `N(0, 0.01^2)`,
+    biases 0. `reset_after=False` keeps the paper's GRU, at
     the price of never using the cuDNN kernel on a GPU.
 
     Args:
