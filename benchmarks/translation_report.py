@@ -172,6 +172,7 @@ def main(argv=None):
     if args.keep_earlier and os.path.exists(previous):
         with open(previous, encoding="utf-8") as f:
             old = json.load(f)
+
         # Idempotent: the runs given now are not "earlier" runs; a run
         # directory trained again (another date) keeps its old figures here.
         def key(r):
