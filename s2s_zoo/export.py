@@ -101,15 +101,23 @@ def bound_text(text, max_tokens):
     return tf.strings.substr(text, 0, limit, unit="UTF8_CHAR"), cut
 
 
-def _same_batch(first, second, names):
-    """A clear error, not a shape error deep in the model, when the two
-    inputs of a signature hold different numbers of strings."""
-    return tf.debugging.assert_equal(
+def bound_pair(first, second, max_tokens, names):
+    """`bound_text` for the two inputs of a signature, after checking they
+    hold as many strings: otherwise an `InvalidArgumentError` that names
+    both (not a shape error deep in the model).
+
+    Returns `(first, first_cut, second, second_cut)`.
+    """
+    same = tf.debugging.assert_equal(
         tf.shape(first)[0],
         tf.shape(second)[0],
         message=f"{names[0]} and {names[1]} must hold the same number of "
         "strings (one pair per row)",
     )
+    with tf.control_dependencies([same]):
+        first, first_cut = bound_text(first, max_tokens[0])
+        second, second_cut = bound_text(second, max_tokens[1])
+    return first, first_cut, second, second_cut
 
 
 def save_keras(model, path):
@@ -318,11 +326,12 @@ class AspectSentimentModule(tf.Module):
         ]
     )
     def serving_default(self, sentence, aspect):
-        with tf.control_dependencies(
-            [_same_batch(sentence, aspect, ("sentence", "aspect"))]
-        ):
-            sentence, cut = bound_text(sentence, self.max_length)
-        aspect, aspect_cut = bound_text(aspect, self.max_aspect_length)
+        sentence, cut, aspect, aspect_cut = bound_pair(
+            sentence,
+            aspect,
+            (self.max_length, self.max_aspect_length),
+            ("sentence", "aspect"),
+        )
         words = aspect_text.split_words(sentence)
         aspect_words = aspect_text.aspect_tokens(aspect, self.level)
         truncated = (
@@ -385,11 +394,12 @@ class SentencePairModule(tf.Module):
         ]
     )
     def serving_default(self, sentence1, sentence2):
-        with tf.control_dependencies(
-            [_same_batch(sentence1, sentence2, ("sentence1", "sentence2"))]
-        ):
-            sentence1, cut_1 = bound_text(sentence1, self.length_1)
-        sentence2, cut_2 = bound_text(sentence2, self.length_2)
+        sentence1, cut_1, sentence2, cut_2 = bound_pair(
+            sentence1,
+            sentence2,
+            (self.length_1, self.length_2),
+            ("sentence1", "sentence2"),
+        )
         ids_1, long_1 = self.tokenizer.encode(sentence1, self.length_1)
         ids_2, long_2 = self.tokenizer.encode(sentence2, self.length_2)
         inputs = {"token_ids_1": ids_1, "token_ids_2": ids_2}

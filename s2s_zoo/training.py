@@ -244,16 +244,12 @@ def _readable_weights(path):
 
     try:
         with h5py.File(path, "r") as f:
-            datasets = []
-            f.visititems(
-                lambda name, item: (
-                    datasets.append(item)
-                    if isinstance(item, h5py.Dataset)
-                    else None
-                )
-            )
-            for dataset in datasets:
-                dataset[()]  # reads every value: a truncated file fails here
+
+            def read(name, item):
+                if isinstance(item, h5py.Dataset):
+                    item[()]  # every value: a truncated file fails here
+
+            f.visititems(read)
     except Exception as error:  # noqa: BLE001 (the reason is reported)
         return f"{type(error).__name__}: {str(error)[:160]}"
     return None

@@ -37,10 +37,7 @@ def test_bound_text_makes_utf8_valid_and_cuts_by_character():
 def test_two_inputs_of_different_sizes_get_a_clear_error():
     @tf.function
     def check(a, b):
-        with tf.control_dependencies(
-            [export._same_batch(a, b, ("sentence1", "sentence2"))]
-        ):
-            return tf.identity(a)
+        return export.bound_pair(a, b, (1, 1), ("sentence1", "sentence2"))
 
     message = (
         "sentence1 and sentence2 must hold the same number of strings "
@@ -50,7 +47,13 @@ def test_two_inputs_of_different_sizes_get_a_clear_error():
         tf.errors.InvalidArgumentError, match=re.escape(message)
     ):
         check(tf.constant(["a", "b", "c"]), tf.constant(["a", "b"]))
-    assert check(tf.constant(["a"]), tf.constant(["b"])).shape == (1,)
+    first, first_cut, second, second_cut = check(
+        tf.constant(["a"]), tf.constant(["b" * 20])
+    )
+    assert first.numpy().tolist() == [b"a"]
+    assert second.numpy().tolist() == [b"b" * 16]
+    assert first_cut.numpy().tolist() == [False]
+    assert second_cut.numpy().tolist() == [True]
 
 
 KILLED_DURING_EXPORT = r"""
