@@ -182,9 +182,15 @@ class KeepBest(keras.callbacks.Callback):
         mode (str): `"max"` or `"min"`.
         path (str): A `.weights.h5` file for the best weights; None keeps
             them in memory only (no resume).
+        patience (int): Stop once this many epochs followed the best one
+            without beating it (as `EarlyStopping(patience=...)`, but
+            counted from the persisted best epoch, so a resumed run stops
+            where the uninterrupted one would); None never stops.
     """
 
-    def __init__(self, monitor="val_bleu", mode="max", path=None):
+    def __init__(
+        self, monitor="val_bleu", mode="max", path=None, patience=None
+    ):
         super().__init__()
         if mode not in ("max", "min"):
             raise ValueError(f"mode must be 'max' or 'min'; received {mode!r}.")
@@ -195,6 +201,7 @@ class KeepBest(keras.callbacks.Callback):
         self.monitor = monitor
         self.mode = mode
         self.path = path
+        self.patience = patience
         self.best = None
         self.best_epoch = None
         self._weights = None
@@ -218,6 +225,11 @@ class KeepBest(keras.callbacks.Callback):
             )
         value = float(value)
         if not self._better(value):
+            if (
+                self.patience is not None
+                and epoch - self.best_epoch >= self.patience
+            ):
+                self.model.stop_training = True
             return
         self.best, self.best_epoch = value, epoch
         if self.path is None:
@@ -236,6 +248,89 @@ class KeepBest(keras.callbacks.Callback):
             self.model.set_weights(self._weights)
         elif self.path and os.path.exists(self.path):
             self.model.load_weights(self.path)
+
+
+def epoch_seed(seed, epoch):
+    """The seed of epoch `epoch` (0-based) of a run seeded `seed`: what an
+    epoch draws (its data order, its dropout masks) depends on these two
+    numbers alone, so a run resumed at any epoch draws what the
+    uninterrupted run drew there. `epoch` may be a tensor (in a
+    `tf.data` pipeline)."""
+    return (int(seed) * 1_000_003 + epoch) % 2**31
+
+
+def seed_generators(model):
+    """Every `keras.random.SeedGenerator` of `model`'s layers (dropout,
+    recurrent dropout)."""
+    found = []
+    for layer in model._flatten_layers(include_self=True):
+        found.extend(getattr(layer, "_seed_generators", ()))
+    return found
+
+
+def seed_epoch(model, seed, epoch):
+    """Sets the global seeds and each of `model`'s seed generators from
+    `epoch_seed(seed, epoch)`.
+
+    Keras keeps the state of a layer's `SeedGenerator` in memory only
+    (`save_weights` leaves it out), so a run resumed from a checkpoint
+    would otherwise draw the first epoch's dropout masks again.
+    """
+    value = epoch_seed(seed, int(epoch))
+    keras.utils.set_random_seed(value)
+    for index, generator in enumerate(seed_generators(model)):
+        state = generator.state
+        generator.state.assign(
+            ops.cast(ops.convert_to_tensor([value, index]), state.dtype)
+        )
+
+
+class EpochSeeds(keras.callbacks.Callback):
+    """Calls `seed_epoch(model, seed, epoch)` as every epoch begins.
+
+    Put it first, before any callback that draws random numbers. With a
+    data set whose order is also drawn per epoch
+    (`s2s_zoo.data.aspect_text.aspect_dataset(..., epochs=...)`), a run
+    that resumes after a kill ends with the weights of one that was never
+    stopped.
+    """
+
+    def __init__(self, seed):
+        super().__init__()
+        self.seed = seed
+
+    def on_epoch_begin(self, epoch, logs=None):
+        seed_epoch(self.model, self.seed, epoch)
+
+
+def resume_epoch(backup_dir):
+    """The epoch a run resumes at from its `BackupAndRestore` directory
+    (0 with none): the number of finished epochs Keras recorded."""
+    path = os.path.join(backup_dir, "training_metadata.json")
+    if not os.path.exists(path):
+        return 0
+    with open(path) as f:
+        return int(json.load(f)["epoch"])
+
+
+def read_history(path):
+    """A `CSVLogger` file as `{column: [values]}`, one value per epoch;
+    where an epoch was logged twice (trained again after a kill), its last
+    row counts. `CSVLogger`'s "NA" (a log missing that epoch) reads as
+    NaN."""
+    import csv
+
+    rows = {}
+    with open(path) as f:
+        for row in csv.DictReader(f):
+            rows[int(row["epoch"])] = row
+    history = {}
+    for epoch in sorted(rows):
+        for key, value in rows[epoch].items():
+            if key != "epoch":
+                value = float("nan") if value in ("NA", "") else float(value)
+                history.setdefault(key, []).append(value)
+    return history
 
 
 def _readable_weights(path):

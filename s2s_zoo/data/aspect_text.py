@@ -163,7 +163,9 @@ def encode_numpy(tokens, vocabulary, max_length=None):
     return out
 
 
-def aspect_dataset(inputs, labels=None, batch_size=25, shuffle=False, seed=0):
+def aspect_dataset(
+    inputs, labels=None, batch_size=25, shuffle=False, seed=0, epochs=None
+):
     """A `tf.data.Dataset` of batches, each cut to its own longest row.
 
     Padding every batch to the longest sentence of the data set would make
@@ -178,18 +180,17 @@ def aspect_dataset(inputs, labels=None, batch_size=25, shuffle=False, seed=0):
         batch_size (int): Default 25, the paper's.
         shuffle (bool): Reshuffle every epoch. Default False.
         seed (int): Seed of the shuffling.
+        epochs (range): With `shuffle`, the epochs (0-based) to produce,
+            one after another, each in an order drawn from `(seed, epoch)`
+            alone: a run resumed
+            at epoch k (`range(k, total)`) sees what the uninterrupted run
+            saw there. Fit it with `steps_per_epoch=dataset_steps(...)`.
+            None: one epoch, reshuffled at each pass, in an order that
+            depends on how many passes came before.
 
     Returns:
         Batches `inputs` or `(inputs, labels)`.
     """
-    inputs = {k: np.asarray(v, "int32") for k, v in inputs.items()}
-    elements = inputs if labels is None else (inputs, np.asarray(labels))
-    size = len(next(iter(inputs.values())))
-    dataset = tf.data.Dataset.from_tensor_slices(elements)
-    if shuffle:
-        dataset = dataset.shuffle(
-            size, seed=seed, reshuffle_each_iteration=True
-        )
 
     def trim(array):
         lengths = tf.reduce_sum(tf.cast(array != PADDING_ID, tf.int32), 1)
@@ -200,4 +201,37 @@ def aspect_dataset(inputs, labels=None, batch_size=25, shuffle=False, seed=0):
         batch = {k: trim(v) for k, v in batch.items()}
         return (batch, *rest) if rest else batch
 
+    inputs = {k: np.asarray(v, "int32") for k, v in inputs.items()}
+    elements = inputs if labels is None else (inputs, np.asarray(labels))
+    size = len(next(iter(inputs.values())))
+    dataset = tf.data.Dataset.from_tensor_slices(elements)
+    if shuffle and epochs is not None:
+        # A permutation drawn from (seed, epoch) alone. Not
+        # `Dataset.shuffle(seed=<tensor>)`: TensorFlow's seed logic tests a
+        # tensor seed as a Python bool once a global seed is set.
+        tensors = tf.nest.map_structure(tf.constant, elements)
+
+        def epoch_order(epoch):
+            key = tf.stack([tf.constant(seed, tf.int64), epoch])
+            order = tf.data.Dataset.range(size).map(
+                lambda i: tf.random.experimental.index_shuffle(i, key, size - 1)
+            )
+            return order.map(
+                lambda i: tf.nest.map_structure(
+                    lambda t: tf.gather(t, i), tensors
+                )
+            ).batch(batch_size)
+
+        epochs = tf.data.Dataset.range(epochs.start, epochs.stop)
+        return epochs.flat_map(epoch_order).map(trim_all)
+    if shuffle:
+        dataset = dataset.shuffle(
+            size, seed=seed, reshuffle_each_iteration=True
+        )
+
     return dataset.batch(batch_size).map(trim_all)
+
+
+def dataset_steps(num_examples, batch_size):
+    """Batches in one epoch of `aspect_dataset`."""
+    return -(-num_examples // batch_size)

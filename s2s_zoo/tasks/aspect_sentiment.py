@@ -20,6 +20,7 @@ from `$S2S_ZOO_DATA/semeval14/`.
 
 import dataclasses
 import os
+import shutil
 import time
 import typing
 
@@ -88,6 +89,7 @@ class Config:
         None, "GloVe / word2vec text file of pretrained word vectors"
     )
     epochs: int = option(25, "most epochs (the best dev epoch is kept)")
+    resume: bool = option(False, "continue an interrupted run in --output-dir")
     dev_fraction: float = option(
         0.1, "share of the training sentences carved out for dev"
     )
@@ -497,8 +499,42 @@ def write_heatmaps(run, examples, predicted, directory, count):
 # === Train ===
 
 
-def fit(config, model, data, say=print):
-    """Trains with the epoch chosen on dev accuracy; returns the history."""
+RUN_STATE = ("best.weights.h5", "best.weights.h5.json")
+
+
+def fit(config, model, data, say=print, extra_callbacks=()):
+    """Trains with the epoch chosen on dev accuracy; returns the history
+    (`{log: [one value per epoch]}`, every epoch of the run, those before a
+    resume included).
+
+    Resumable: `keras.callbacks.BackupAndRestore` checkpoints weights and
+    optimizer after each epoch (the previous one kept, for a kill that
+    truncates the latest), `KeepBest` persists the best dev epoch and its
+    patience, and each epoch draws its data order and dropout masks from
+    `(seed, epoch)` alone, so `config.resume` after a kill ends where the
+    uninterrupted run ends.
+
+    Args:
+        extra_callbacks: Run first (tests use one to stop at an epoch).
+    """
+    backup = os.path.join(config.output_dir, "backup")
+    state = [os.path.join(config.output_dir, name) for name in RUN_STATE]
+    history_path = os.path.join(config.output_dir, "history.csv")
+    resumed = config.resume and training.check_checkpoint(backup, say)
+    if resumed and not os.path.exists(backup):
+        say(f"nothing to resume in {backup}: training from the start.")
+        resumed = False
+    if resumed:
+        training.drop_unreadable(state, say)
+    else:
+        # A fresh run must not pick up an earlier run's checkpoint or best.
+        shutil.rmtree(backup, ignore_errors=True)
+        for path in (*state, history_path):
+            if os.path.exists(path):
+                os.remove(path)
+    first_epoch = training.resume_epoch(backup) if resumed else 0
+    if resumed:
+        say(f"resuming after epoch {first_epoch} from {backup}")
     train_inputs, train_labels = encode(data.train, data, config)
     batches = aspect_text.aspect_dataset(
         train_inputs,
@@ -506,30 +542,44 @@ def fit(config, model, data, say=print):
         batch_size=config.batch_size,
         shuffle=True,
         seed=config.seed,
+        epochs=range(first_epoch, config.epochs),
     )
-    callbacks = [training.StopOnNonFinite("a lower --learning-rate")]
+    callbacks = [
+        *extra_callbacks,
+        training.EpochSeeds(config.seed),
+        training.StopOnNonFinite("a lower --learning-rate"),
+    ]
     validation = None
     if data.dev:
         dev_inputs, dev_labels = encode(data.dev, data, config)
         validation = aspect_text.aspect_dataset(
             dev_inputs, dev_labels, batch_size=100
         )
+        # EarlyStopping(restore_best_weights=True) keeps its best epoch
+        # and patience in memory only; KeepBest persists both.
         callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor="val_accuracy",
-                mode="max",
-                patience=config.patience,
-                restore_best_weights=True,
+            training.KeepBest(
+                "val_accuracy", "max", path=state[0], patience=config.patience
             )
         )
-    return model.fit(
+    callbacks += [
+        keras.callbacks.CSVLogger(history_path, append=resumed),
+        # Last: an epoch's checkpoint is written after its best weights
+        # and its history row, so a kill between them repeats the epoch
+        # rather than losing what it decided.
+        keras.callbacks.BackupAndRestore(backup, double_checkpoint=True),
+    ]
+    model.fit(
         batches,
         epochs=config.epochs,
+        steps_per_epoch=aspect_text.dataset_steps(
+            len(data.train), config.batch_size
+        ),
         validation_data=validation,
         callbacks=callbacks,
-        shuffle=False,  # the dataset reshuffles itself every epoch
         verbose=2 if config.verbose else 0,
-    ).history
+    )
+    return training.read_history(history_path)
 
 
 def train(config=None, **overrides):

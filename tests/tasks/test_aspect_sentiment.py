@@ -1,5 +1,6 @@
 """The aspect-sentiment task on fixture XML, at tiny sizes."""
 
+import csv
 import json
 import os
 import subprocess
@@ -12,8 +13,10 @@ import pytest
 
 from s2s_zoo import cli
 from s2s_zoo import tasks
+from s2s_zoo import training
 from s2s_zoo.data import semeval
 from s2s_zoo.tasks import aspect_sentiment as task
+from tests.helpers import kill_after_epochs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
@@ -168,7 +171,10 @@ def test_outputs_are_written_atomically(term_run):
     _, output_dir, _ = term_run
     names = sorted(os.listdir(output_dir))
     assert names == [
+        "best.weights.h5",  # the kept epoch and its figure, for --resume
+        "best.weights.h5.json",
         "heatmaps",
+        "history.csv",
         "metrics.json",
         "model.keras",
         "run.json",
@@ -360,7 +366,10 @@ def test_category_level_binary_with_pretrained_vectors(tmp_path, capsys):
     )
     # The file's 3-d vectors set the embedding width.
     assert metrics["model_config"]["embedding_dim"] == 3
-    assert os.listdir(tmp_path / "out") == ["metrics.json"]
+    assert sorted(os.listdir(tmp_path / "out")) == [
+        "history.csv",
+        "metrics.json",
+    ]
 
 
 def test_load_vectors_fills_both_tables_from_one_read():
@@ -381,3 +390,60 @@ def test_load_vectors_fills_both_tables_from_one_read():
         "embedding": {"found": 2, "missing": 2, "examples": ["[UNK]", "zebra"]},
         "aspect_embedding": {"found": 2, "missing": 1, "examples": ["[UNK]"]},
     }
+
+
+RESUMABLE_EPOCHS = 8
+
+
+def resumable_flags(output_dir):
+    return [
+        "--train",
+        TRAIN,
+        "--test",
+        TEST,
+        "--epochs",
+        str(RESUMABLE_EPOCHS),
+        "--patience",
+        "100",
+        "--dev-fraction",
+        "0.25",
+        "--output-dir",
+        output_dir,
+        "--seed",
+        "4",
+        "--batch-size",
+        "3",  # several batches an epoch: their order matters
+        "--no-export",
+        *[f"--set={k}={v}" for k, v in TINY_MODEL.items()],
+    ]
+
+
+def test_resume_after_kill_ends_where_an_uninterrupted_run_ends(tmp_path):
+    # The uninterrupted run, in this process.
+    whole = task.train(parse(resumable_flags(str(tmp_path / "whole"))))
+    # The same run as a recipe process, killed with SIGKILL once two epochs
+    # have finished, then resumed here.
+    killed = str(tmp_path / "killed")
+    history = os.path.join(killed, "history.csv")
+    script = os.path.join(ROOT, "recipes", "aspect_sentiment.py")
+    finished = kill_after_epochs(
+        [sys.executable, script, *resumable_flags(killed)], history, 2
+    )
+    assert 2 <= finished < RESUMABLE_EPOCHS
+    resumed = task.train(parse([*resumable_flags(killed), "--resume"]))
+    with open(history) as f:
+        epochs = [int(row["epoch"]) for row in csv.DictReader(f)]
+    assert epochs[:finished] == list(range(finished))  # kept, not redone
+    assert sorted(set(epochs)) == list(range(RESUMABLE_EPOCHS))
+    for key in ("accuracy", "macro_f1", "best_epoch", "dev_accuracy"):
+        assert resumed.metrics[key] == pytest.approx(whole.metrics[key])
+    # Every epoch after the kill trained as in the uninterrupted run: the
+    # same data order, from the same weights and optimizer state.
+    ran = training.read_history(history)
+    expected = training.read_history(
+        os.path.join(str(tmp_path / "whole"), "history.csv")
+    )
+    for key in ("loss", "val_loss"):
+        np.testing.assert_allclose(ran[key], expected[key], rtol=1e-5)
+    for a, b in zip(whole.model.weights, resumed.model.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-5)
