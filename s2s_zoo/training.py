@@ -416,6 +416,16 @@ def check_checkpoint(backup_dir, say=print):
     return False
 
 
+def unreadable(path):
+    """None if `path` reads whole (every value of a `.h5` file, or a JSON
+    file), else what is wrong: "missing" or "unreadable (<error>)"."""
+    if not os.path.exists(path):
+        return "missing"
+    check = _readable_weights if path.endswith(".h5") else _readable_json
+    reason = check(path)
+    return None if reason is None else f"unreadable ({reason})"
+
+
 def drop_unreadable(paths, say=print):
     """Removes every file of `paths` that exists and does not read whole
     (`.h5` weights or JSON), saying which and why; returns True if any was

@@ -23,30 +23,34 @@ def assert_config_round_trip(layer_or_model):
     return clone
 
 
-def kill_after_epochs(command, history_csv, epochs, timeout=240):
-    """Starts `command`, waits until `history_csv` holds `epochs` rows (or
-    `timeout` seconds pass), kills it with SIGKILL and returns the number
-    of rows it had finished."""
+def csv_rows(path):
+    """Rows of a CSV file after its header; 0 while it does not exist."""
+    import os
+
+    if not os.path.exists(path):
+        return 0
+    with open(path) as f:
+        return max(0, len(f.read().strip().splitlines()) - 1)
+
+
+def kill_when(command, progress, at_least, timeout=240):
+    """Starts `command`, waits until `progress()` reaches `at_least` (or the
+    process ends, or `timeout` seconds pass), kills it with SIGKILL and
+    returns `progress()`."""
     import os
     import signal
     import subprocess
     import time
-
-    def rows():
-        if not os.path.exists(history_csv):
-            return 0
-        with open(history_csv) as f:
-            return max(0, len(f.read().strip().splitlines()) - 1)
 
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     deadline = time.time() + timeout
-    while rows() < epochs and time.time() < deadline:
+    while progress() < at_least and time.time() < deadline:
         if process.poll() is not None:
             break
         time.sleep(0.02)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    return rows()
+    return progress()

@@ -25,6 +25,7 @@ that of the predicted label) and, for 3-way tasks, `probabilities` and
 """
 
 import dataclasses
+import json
 import os
 import time
 import typing
@@ -208,6 +209,7 @@ class Config:
     )
     heatmap_pairs: int = option(2, "dev pairs whose attention is drawn")
     export: bool = option(True, "write model.keras and the SavedModel")
+    resume: bool = option(False, "continue an interrupted run in --output-dir")
 
 
 def resolve(config):
@@ -583,6 +585,72 @@ def load(run_dir):
 # === Train ===
 
 
+class RunState:
+    """The files a sentence-pair run resumes from, in `output_dir`:
+    `train_state.json` (the restarts and epochs finished, their figures,
+    the chosen restart, the best epoch) and the `.weights.h5` files it
+    names (each checkpoint under its own name, written before the state
+    that points at it)."""
+
+    STATE = "train_state.json"
+
+    def __init__(self, output_dir):
+        self.output_dir = output_dir
+        self.path = os.path.join(output_dir, self.STATE)
+
+    def _weights(self):
+        return [
+            name
+            for name in os.listdir(self.output_dir)
+            if name.startswith("checkpoint_") and name.endswith(".weights.h5")
+        ]
+
+    def clear(self):
+        for name in [self.STATE, *self._weights()]:
+            if os.path.exists(os.path.join(self.output_dir, name)):
+                os.remove(os.path.join(self.output_dir, name))
+
+    def save(self, model, name):
+        """Writes `model`'s weights and optimizer state; returns the file's
+        name."""
+        name = f"checkpoint_{name}.weights.h5"
+        path = os.path.join(self.output_dir, name)
+        with export_lib.atomic_file(path, suffix=".weights.h5") as tmp:
+            model.save_weights(tmp)
+        return name
+
+    def commit(self, state):
+        """Replaces the state file, then removes checkpoints it no longer
+        names."""
+        common.write_json(self.path, state)
+        for name in set(self._weights()) - set(state["files"].values()):
+            os.remove(os.path.join(self.output_dir, name))
+
+    def resume(self):
+        """The saved state, or None (said why) when there is nothing whole
+        to resume from: the run then starts clean."""
+        if not os.path.exists(self.path):
+            print(f"nothing to resume in {self.output_dir}: starting clean.")
+            return None
+        bad, reason = self.path, training.unreadable(self.path)
+        if reason is None:
+            with open(self.path) as f:
+                state = json.load(f)
+            for name in state["files"].values():
+                bad = os.path.join(self.output_dir, name)
+                reason = training.unreadable(bad)
+                if reason is not None:
+                    break
+        if reason is not None:
+            print(f"warning: {bad} is {reason}; starting clean.")
+            return None
+        print(
+            f"resuming from {self.path}: {len(state['restarts'])} restarts "
+            f"and {len(state['history'])} epochs finished."
+        )
+        return state
+
+
 def train(config=None, **overrides):
     """Trains with restarts, selects on dev, evaluates, saves, exports.
 
@@ -635,13 +703,19 @@ def train(config=None, **overrides):
     labels = train_pairs.labels.astype("float32" if not three_way else "int64")
     selection = SELECTION_METRIC[task]
 
-    def train_epoch(model, epoch):
+    def train_epoch(model, seed, epoch):
+        # The batch order and dropout masks of an epoch come from (seed,
+        # epoch) alone, so a resumed run repeats the uninterrupted one.
+        order = np.random.default_rng(
+            training.epoch_seed(seed, epoch - 1)
+        ).permutation(len(labels))
+        training.seed_epoch(model, seed, epoch - 1)
         fit = model.fit(
-            train_inputs,
-            labels,
+            {k: v[order] for k, v in train_inputs.items()},
+            labels[order],
             batch_size=config.batch_size,
             epochs=1,
-            shuffle=True,
+            shuffle=False,
             callbacks=[
                 training.StopOnNonFinite(
                     "a lower --learning-rate", first_epoch=epoch
@@ -657,46 +731,89 @@ def train(config=None, **overrides):
         )
         return {"epoch": epoch, "loss": loss, **dev_metrics}
 
+    def start_vectors(seed):
+        if vectors is None and config.trained_vector_norm is not None:
+            # Trained vectors start as random directions at
+            # trained_vector_norm, drawn again for each restart.
+            return random_vectors(
+                tokenizer.size,
+                settings.get("embedding_dim", accepted["embedding_dim"]),
+                config.trained_vector_norm,
+                seed,
+            )
+        return vectors
+
+    def new_model(seed, weights=None):
+        keras.utils.set_random_seed(seed)
+        model = build(config, settings, start_vectors(seed), statistics)
+        if weights is not None:  # weights and optimizer state
+            model.optimizer.build(model.trainable_variables)
+            model.load_weights(os.path.join(output_dir, weights))
+        return model
+
+    # Resumable: after every epoch the model (with its optimizer state) is
+    # saved under a new name, then `train_state.json` is replaced to point
+    # at it, so a kill at any moment leaves a consistent state one epoch
+    # back at most.
+    checkpoints = RunState(output_dir)
+    state = checkpoints.resume() if config.resume else None
+    if state is None:
+        checkpoints.clear()
+        state = {"restarts": [], "history": [], "files": {}}
+
     # Restarts (Dodge et al. 2020, "Fine-Tuning Pretrained Language
     # Models: Weight Initializations, Data Orders, and Early Stopping"):
     # some initialisations never get going (on SICK about one seed in five
     # stayed near the word-overlap baseline whatever the optimizer), and
     # one epoch tells them apart. Each restart trains one epoch from its
     # own seed; only the best on dev goes on.
-    candidates = []
-    for restart in range(config.restarts):
+    model = None
+    built = {}  # the restarts trained in this process, by index
+    while not state["history"] and len(state["restarts"]) < config.restarts:
+        restart = len(state["restarts"])
         seed = config.seed + 1000 * restart
-        keras.utils.set_random_seed(seed)
-        if vectors is None and config.trained_vector_norm is not None:
-            # Trained vectors start as random directions at
-            # trained_vector_norm, drawn again for each restart.
-            start = random_vectors(
-                tokenizer.size,
-                settings.get("embedding_dim", accepted["embedding_dim"]),
-                config.trained_vector_norm,
-                seed,
-            )
-        else:
-            start = vectors
-        model = build(config, settings, start, statistics)
+        candidate = built[restart] = new_model(seed)
         if config.restarts > 1:
             print(f"restart {restart + 1}/{config.restarts} (seed {seed})")
-        candidates.append((seed, model, train_epoch(model, 1)))
-    # The best first-epoch dev figure; the earliest restart on a tie.
-    chosen_seed, model, first = max(
-        candidates, key=lambda c: (c[2][selection], -c[0])
-    )
-    restarts = [{"seed": c[0], "dev": c[2][selection]} for c in candidates]
-    del candidates
-    history = [first]
-    best, best_epoch = first[selection], 1
-    best_weights = model.get_weights()
-    for epoch in range(2, config.epochs + 1):
-        history.append(train_epoch(model, epoch))
-        if history[-1][selection] > best:
-            best, best_epoch = history[-1][selection], epoch
-            best_weights = model.get_weights()
-    model.set_weights(best_weights)
+        row = train_epoch(candidate, seed, 1)
+        name = checkpoints.save(candidate, f"restart{restart}")
+        state["restarts"].append({"seed": seed, "row": row})
+        state["files"][f"restart{restart}"] = name
+        checkpoints.commit(state)
+    if not state["history"]:
+        # The best first-epoch dev figure; the earliest restart on a tie.
+        index, chosen = max(
+            enumerate(state["restarts"]),
+            key=lambda c: (c[1]["row"][selection], -c[1]["seed"]),
+        )
+        model = built.get(index)
+        name = state["files"][f"restart{index}"]
+        state.update(
+            chosen_seed=chosen["seed"],
+            history=[chosen["row"]],
+            best=chosen["row"][selection],
+            best_epoch=1,
+            files={"latest": name, "best": name},
+        )
+        checkpoints.commit(state)
+    chosen_seed = state["chosen_seed"]
+    restarts = [
+        {"seed": c["seed"], "dev": c["row"][selection]}
+        for c in state["restarts"]
+    ]
+    if model is None:  # trained by an earlier process: from its checkpoint
+        model = new_model(chosen_seed, state["files"]["latest"])
+    del built
+    for epoch in range(len(state["history"]) + 1, config.epochs + 1):
+        row = train_epoch(model, chosen_seed, epoch)
+        state["history"].append(row)
+        state["files"]["latest"] = checkpoints.save(model, f"epoch{epoch}")
+        if row[selection] > state["best"]:
+            state["best"], state["best_epoch"] = row[selection], epoch
+            state["files"]["best"] = state["files"]["latest"]
+        checkpoints.commit(state)
+    history, best_epoch = state["history"], state["best_epoch"]
+    model.load_weights(os.path.join(output_dir, state["files"]["best"]))
 
     run = SentencePairRun(model, tokenizer, config)
     metrics = {

@@ -16,7 +16,8 @@ from s2s_zoo import tasks
 from s2s_zoo import training
 from s2s_zoo.data import semeval
 from s2s_zoo.tasks import aspect_sentiment as task
-from tests.helpers import kill_after_epochs
+from tests.helpers import csv_rows
+from tests.helpers import kill_when
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
@@ -426,8 +427,10 @@ def test_resume_after_kill_ends_where_an_uninterrupted_run_ends(tmp_path):
     killed = str(tmp_path / "killed")
     history = os.path.join(killed, "history.csv")
     script = os.path.join(ROOT, "recipes", "aspect_sentiment.py")
-    finished = kill_after_epochs(
-        [sys.executable, script, *resumable_flags(killed)], history, 2
+    finished = kill_when(
+        [sys.executable, script, *resumable_flags(killed)],
+        lambda: csv_rows(history),
+        2,
     )
     assert 2 <= finished < RESUMABLE_EPOCHS
     resumed = task.train(parse([*resumable_flags(killed), "--resume"]))

@@ -12,6 +12,7 @@ import pytest
 from s2s_zoo import cli
 from s2s_zoo import tasks
 from s2s_zoo.tasks import sentence_pairs as task
+from tests.helpers import kill_when
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
@@ -356,3 +357,81 @@ def test_run_scores_raw_strings_and_loads_by_path(tmp_path):
     np.testing.assert_allclose(again.scores, scored.scores, rtol=1e-5)
     with pytest.raises(ValueError, match="one second sentence per first"):
         run.score(first, second[:2])
+
+
+def resumable_flags(output_dir):
+    sick = os.path.join(FIXTURES, "sick", "SICK-tiny.txt")
+    model = TINY["model_config"]
+    return [
+        "--task=sick",
+        "--model=abcnn3",
+        f"--train={sick}",
+        f"--dev={sick}",
+        f"--test={sick}",
+        "--epochs=12",
+        "--restarts=2",
+        "--batch-size=4",
+        "--oov-buckets=5",
+        "--heatmap-pairs=0",
+        "--no-export",
+        f"--output-dir={output_dir}",
+        *[f"--set={k}={v}" for k, v in model.items()],
+    ]
+
+
+def parse(flags):
+    arguments = cli.parser().parse_args(["sentence-pairs", *flags])
+    return cli.config_from_args(task, arguments)
+
+
+def test_resume_after_kill_ends_where_an_uninterrupted_run_ends(tmp_path):
+    whole = task.train(parse(resumable_flags(str(tmp_path / "whole"))))
+    # The same run as a recipe process, killed with SIGKILL once the two
+    # restarts and two more epochs have finished, then resumed here.
+    killed = str(tmp_path / "killed")
+    state = os.path.join(killed, "train_state.json")
+
+    def finished():
+        try:
+            with open(state) as f:
+                saved = json.load(f)
+        except (OSError, ValueError):
+            return 0
+        return len(saved["restarts"]) + len(saved["history"])
+
+    script = os.path.join(ROOT, "recipes", "sentence_pairs.py")
+    done = kill_when(
+        [sys.executable, script, *resumable_flags(killed)], finished, 5
+    )
+    assert 5 <= done < 2 + 12
+    with open(state) as f:
+        before = json.load(f)["history"]
+    resumed = task.train(parse([*resumable_flags(killed), "--resume"]))
+    # The finished epochs were kept, not trained again ...
+    assert resumed.metrics["history"][: len(before)] == before
+    # ... and the rest trained as in the uninterrupted run.
+    assert resumed.metrics["restarts"] == whole.metrics["restarts"]
+    assert resumed.metrics["best_epoch"] == whole.metrics["best_epoch"]
+    for ran, expected in zip(
+        resumed.metrics["history"], whole.metrics["history"], strict=True
+    ):
+        assert ran == pytest.approx(expected, rel=1e-5)
+    assert resumed.metrics["test"] == pytest.approx(whole.metrics["test"])
+    for a, b in zip(whole.model.weights, resumed.model.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-5)
+
+
+def test_a_corrupt_checkpoint_starts_clean_with_a_message(tmp_path, capsys):
+    output_dir = str(tmp_path / "run")
+    task.train(parse([*resumable_flags(output_dir), "--epochs=2"]))
+    with open(os.path.join(output_dir, "train_state.json")) as f:
+        files = json.load(f)["files"]
+    latest = os.path.join(output_dir, files["latest"])
+    with open(latest, "r+b") as f:
+        f.truncate(100)
+    capsys.readouterr()
+    run = task.train(parse([*resumable_flags(output_dir), "--resume"]))
+    said = capsys.readouterr().out
+    assert f"warning: {latest} is unreadable (" in said
+    assert "starting clean" in said
+    assert len(run.metrics["history"]) == 12  # trained again from scratch
