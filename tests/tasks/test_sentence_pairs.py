@@ -379,11 +379,6 @@ def resumable_flags(output_dir):
     ]
 
 
-def parse(flags):
-    arguments = cli.parser().parse_args(["sentence-pairs", *flags])
-    return cli.config_from_args(task, arguments)
-
-
 def test_resume_after_kill_ends_where_an_uninterrupted_run_ends(tmp_path):
     whole = task.train(parse(resumable_flags(str(tmp_path / "whole"))))
     # The same run as a recipe process, killed with SIGKILL once the two
