@@ -11,12 +11,14 @@ import collections
 
 import numpy as np
 
+from s2s_zoo.data.problems import skip_or_raise
+
 
 class EmbeddingFileError(ValueError):
     """A malformed line in an embeddings file (names the file and line)."""
 
 
-def read_word_vectors(path, vocabulary=None, encoding="utf-8"):
+def read_word_vectors(path, vocabulary=None, encoding="utf-8", strict=False):
     """Reads a GloVe / word2vec text file.
 
     Args:
@@ -24,13 +26,17 @@ def read_word_vectors(path, vocabulary=None, encoding="utf-8"):
         vocabulary: Optional iterable of words; when given, only their
             vectors are kept (the file may be much larger than the task).
         encoding (str): Default utf-8.
+        strict (bool): Raise at a malformed line; by default it is skipped
+            with a `MalformedRowWarning` naming the file and line (a GloVe
+            file of millions of lines with one bad row stays usable).
 
     Returns:
         A dict `word -> np.ndarray(dim, float32)`.
 
     Raises:
-        EmbeddingFileError: For a line with the wrong number of values or a
-            value that is not a number, naming the file and line.
+        EmbeddingFileError: With `strict`, for a line with the wrong number
+            of values or a value that is not a number, naming the file and
+            line; always, for a file without one vector.
     """
     wanted = None if vocabulary is None else set(vocabulary)
     vectors = {}
@@ -47,32 +53,45 @@ def read_word_vectors(path, vocabulary=None, encoding="utf-8"):
             if len(parts) < 2:
                 if not line.strip():
                     continue
-                raise EmbeddingFileError(
-                    f"{path}:{line_number}: expected a word and its vector."
+                skip_or_raise(
+                    EmbeddingFileError(
+                        f"{path}:{line_number}: expected a word and its vector."
+                    ),
+                    strict,
                 )
+                continue
             word, values = parts[0], parts[1:]
             if dim is None:
                 dim = len(values)
             if len(values) != dim:
-                raise EmbeddingFileError(
-                    f"{path}:{line_number}: expected {dim} values after "
-                    f"{word!r}, found {len(values)}."
+                skip_or_raise(
+                    EmbeddingFileError(
+                        f"{path}:{line_number}: expected {dim} values after "
+                        f"{word!r}, found {len(values)}."
+                    ),
+                    strict,
                 )
+                continue
             if wanted is not None and word not in wanted:
                 continue
             try:
                 vectors[word] = np.asarray(values, dtype="float32")
             except ValueError:
-                raise EmbeddingFileError(
-                    f"{path}:{line_number}: a value after {word!r} is not "
-                    "a number."
-                ) from None
+                skip_or_raise(
+                    EmbeddingFileError(
+                        f"{path}:{line_number}: a value after {word!r} is "
+                        "not a number."
+                    ),
+                    strict,
+                )
     if dim is None:
         raise EmbeddingFileError(f"{path}: no vectors found.")
     return vectors
 
 
-def embedding_matrix(path, vocabulary, lowercase_fallback=True, seed=0):
+def embedding_matrix(
+    path, vocabulary, lowercase_fallback=True, seed=0, strict=False
+):
     """Builds an embedding matrix for `vocabulary` from a vectors file.
 
     Row `i` is the vector of `vocabulary[i]`; words missing from the file
@@ -85,6 +104,7 @@ def embedding_matrix(path, vocabulary, lowercase_fallback=True, seed=0):
         lowercase_fallback (bool): Try the lowercased word when the word
             itself is missing. Default True.
         seed (int): For the random rows.
+        strict (bool): Stop at a malformed line (`read_word_vectors`).
 
     Returns:
         `(matrix, found, missing)`: float32 `(len(vocabulary), dim)`, the
@@ -93,10 +113,10 @@ def embedding_matrix(path, vocabulary, lowercase_fallback=True, seed=0):
     candidates = set(vocabulary)
     if lowercase_fallback:
         candidates |= {w.lower() for w in vocabulary}
-    vectors = read_word_vectors(path, candidates)
+    vectors = read_word_vectors(path, candidates, strict=strict)
     dim = len(next(iter(vectors.values()))) if vectors else None
     if dim is None:
-        dim = len(next(iter(read_word_vectors(path).values())))
+        dim = len(next(iter(read_word_vectors(path, strict=strict).values())))
     rng = np.random.default_rng(seed)
     matrix = rng.uniform(-0.01, 0.01, (len(vocabulary), dim)).astype("float32")
     matrix[0] = 0.0

@@ -25,6 +25,7 @@ import tensorflow as tf
 import tensorflow_text as tf_text
 
 from s2s_zoo.data import vocabulary as vocabulary_files
+from s2s_zoo.data.problems import skip_or_raise
 from s2s_zoo.data.vocabulary import PADDING_ID
 from s2s_zoo.data.vocabulary import PADDING_TOKEN
 from s2s_zoo.data.vocabulary import UNKNOWN_TOKEN
@@ -138,6 +139,11 @@ def _binary_label(path, line_number, value, column):
     return int(value)
 
 
+def _check_any(path, rows):
+    if not rows:
+        raise SentencePairFileError(f"{path}: no valid row.")
+
+
 def _check_width(path, line_number, fields, width, what):
     if len(fields) != width:
         raise _error(
@@ -148,7 +154,7 @@ def _check_width(path, line_number, fields, width, what):
         )
 
 
-def read_wikiqa(path):
+def read_wikiqa(path, strict=False):
     """Reads WikiQA, the 7-column TSV or the 3-column tokenized TXT.
 
     The TSV has the header `QuestionID, Question, DocumentID,
@@ -160,12 +166,16 @@ def read_wikiqa(path):
     Args:
         path (str): A `.tsv` or `.txt` WikiQA file (chosen by the first
             line: the TSV header or three columns).
+        strict (bool): Raise at a row with a wrong column count or label;
+            by default it is skipped with a `MalformedRowWarning` naming
+            the file and line.
 
     Returns:
         `SentencePairs` with `groups`.
 
     Raises:
-        SentencePairFileError: On a wrong column count or label.
+        SentencePairFileError: With `strict`, on a wrong column count or
+            label; always, for a file without one valid row.
     """
     sentence1, sentence2, labels, groups = [], [], [], []
     tsv = None
@@ -176,37 +186,44 @@ def read_wikiqa(path):
             tsv = tuple(fields) == WIKIQA_TSV_HEADER
             if tsv:
                 continue
-        if tsv:
-            _check_width(path, line_number, fields, 7, "WikiQA TSV")
-            question_id, question, sentence, label = (
-                fields[0],
-                fields[1],
-                fields[5],
-                fields[6],
-            )
-        else:
-            _check_width(
-                path,
-                line_number,
-                fields,
-                3,
-                "WikiQA TXT: question, sentence, label",
-            )
-            question, sentence, label = fields
+        try:
+            if tsv:
+                _check_width(path, line_number, fields, 7, "WikiQA TSV")
+                question_id, question, sentence, label = (
+                    fields[0],
+                    fields[1],
+                    fields[5],
+                    fields[6],
+                )
+            else:
+                _check_width(
+                    path,
+                    line_number,
+                    fields,
+                    3,
+                    "WikiQA TXT: question, sentence, label",
+                )
+                question, sentence, label = fields
+            label = _binary_label(path, line_number, label, "Label")
+        except SentencePairFileError as error:
+            skip_or_raise(error, strict)
+            continue
+        if not tsv:
             if question != previous_question:
                 group += 1
                 previous_question = question
             question_id = f"q{group}"
-        labels.append(_binary_label(path, line_number, label, "Label"))
+        labels.append(label)
         sentence1.append(question)
         sentence2.append(sentence)
         groups.append(question_id)
+    _check_any(path, labels)
     return SentencePairs(
         sentence1, sentence2, np.asarray(labels, "int64"), groups=groups
     )
 
 
-def read_msrp(path):
+def read_msrp(path, strict=False):
     """Reads the MSR Paraphrase Corpus (`msr_paraphrase_{train,test}.txt`).
 
     Header `Quality, #1 ID, #2 ID, #1 String, #2 String`, TAB-separated.
@@ -214,12 +231,18 @@ def read_msrp(path):
     sentences contain `"`: the BOM is dropped, CRLF accepted and quote
     handling is off.
 
+    Args:
+        path (str): The file.
+        strict (bool): Raise at a row with a wrong column count or a label
+            other than 0/1; by default it is skipped with a
+            `MalformedRowWarning` naming the file and line.
+
     Returns:
         `SentencePairs`; label 1 = paraphrase.
 
     Raises:
-        SentencePairFileError: On a missing header, a wrong column count or
-            a label other than 0/1.
+        SentencePairFileError: On a missing header or a file without one
+            valid row; with `strict`, on a malformed row.
     """
     sentence1, sentence2, labels = [], [], []
     header_seen = False
@@ -234,14 +257,20 @@ def read_msrp(path):
                 )
             header_seen = True
             continue
-        _check_width(path, line_number, fields, 5, "MSRP")
-        labels.append(_binary_label(path, line_number, fields[0], "Quality"))
+        try:
+            _check_width(path, line_number, fields, 5, "MSRP")
+            label = _binary_label(path, line_number, fields[0], "Quality")
+        except SentencePairFileError as error:
+            skip_or_raise(error, strict)
+            continue
+        labels.append(label)
         sentence1.append(fields[3])
         sentence2.append(fields[4])
+    _check_any(path, labels)
     return SentencePairs(sentence1, sentence2, np.asarray(labels, "int64"))
 
 
-def read_sick(path, split=None):
+def read_sick(path, split=None, strict=False):
     """Reads SICK (`SICK.txt`, 12 TAB-separated columns with a header).
 
     Args:
@@ -249,6 +278,10 @@ def read_sick(path, split=None):
         split (str): `"TRAIN"`, `"TRIAL"` (dev) or `"TEST"` to keep one
             official SemEval-2014 split (the `SemEval_set` column); `None`
             keeps all pairs.
+        strict (bool): Raise at a malformed row (a wrong column count, an
+            unknown label or split, a relatedness that is not a number);
+            by default it is skipped with a `MalformedRowWarning` naming
+            the file and line.
 
     Returns:
         `SentencePairs` with labels indexing `SICK_LABELS` and
@@ -256,9 +289,8 @@ def read_sick(path, split=None):
 
     Raises:
         ValueError: For an unknown `split`.
-        SentencePairFileError: On a missing header, a wrong column count,
-            an unknown label or split, or a relatedness that is not a
-            number.
+        SentencePairFileError: On a missing header or a file without one
+            valid row; with `strict`, on a malformed row.
     """
     if split is not None and split not in SICK_SPLITS:
         raise ValueError(
@@ -278,36 +310,42 @@ def read_sick(path, split=None):
                 )
             header_seen = True
             continue
-        _check_width(path, line_number, fields, 12, "SICK")
-        label, score, row_split = fields[3], fields[4], fields[11]
-        if label not in SICK_LABELS:
-            raise _error(
-                path,
-                line_number,
-                f"entailment_label must be one of {list(SICK_LABELS)}; "
-                f"found {label!r}.",
-            )
-        if row_split not in SICK_SPLITS:
-            raise _error(
-                path,
-                line_number,
-                f"SemEval_set must be one of {list(SICK_SPLITS)}; "
-                f"found {row_split!r}.",
-            )
         try:
-            score = float(score)
-        except ValueError:
-            raise _error(
-                path,
-                line_number,
-                f"relatedness_score must be a number; found {score!r}.",
-            ) from None
+            _check_width(path, line_number, fields, 12, "SICK")
+            label, score, row_split = fields[3], fields[4], fields[11]
+            if label not in SICK_LABELS:
+                raise _error(
+                    path,
+                    line_number,
+                    f"entailment_label must be one of {list(SICK_LABELS)}; "
+                    f"found {label!r}.",
+                )
+            if row_split not in SICK_SPLITS:
+                raise _error(
+                    path,
+                    line_number,
+                    f"SemEval_set must be one of {list(SICK_SPLITS)}; "
+                    f"found {row_split!r}.",
+                )
+            try:
+                score = float(score)
+            except ValueError:
+                raise _error(
+                    path,
+                    line_number,
+                    f"relatedness_score must be a number; found {score!r}.",
+                ) from None
+        except SentencePairFileError as error:
+            skip_or_raise(error, strict)
+            continue
         if split is not None and row_split != split:
             continue
         sentence1.append(fields[1])
         sentence2.append(fields[2])
         labels.append(SICK_LABELS.index(label))
         relatedness.append(score)
+    if split is None:
+        _check_any(path, labels)
     return SentencePairs(
         sentence1,
         sentence2,

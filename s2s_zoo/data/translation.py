@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from s2s_zoo.data import splits
 from s2s_zoo.data import vocabulary as vocabulary_files
+from s2s_zoo.data.problems import skip_or_raise
 from s2s_zoo.data.vocabulary import END_ID
 from s2s_zoo.data.vocabulary import END_TOKEN
 from s2s_zoo.data.vocabulary import PADDING_ID
@@ -42,7 +43,9 @@ class DataFormatError(ValueError):
 # === Readers ===
 
 
-def read_tsv_pairs(path, source_column=1, target_column=0, encoding="utf-8"):
+def read_tsv_pairs(
+    path, source_column=1, target_column=0, encoding="utf-8", strict=False
+):
     """Reads sentence pairs from a Tatoeba / manythings.org TSV file.
 
     Each line is `english<TAB>other` or `english<TAB>other<TAB>attribution`
@@ -54,13 +57,16 @@ def read_tsv_pairs(path, source_column=1, target_column=0, encoding="utf-8"):
             non-English side, for translation into English).
         target_column (int): Column of the target sentence. Default 0.
         encoding (str): Default utf-8 (a BOM is tolerated).
+        strict (bool): Raise at a malformed line; by default it is skipped
+            with a `MalformedRowWarning` naming the file and line.
 
     Returns:
         A list of `(source, target)` string pairs.
 
     Raises:
-        DataFormatError: For a line with fewer than 2 or more than 3
-            columns, or an empty sentence, naming the file and line.
+        DataFormatError: With `strict`, for a line with fewer than 2 or
+            more than 3 columns, or an empty sentence, naming the file and
+            line; always, for a file without one valid pair.
     """
     pairs = []
     with open(path, encoding=encoding, newline="") as f:
@@ -72,27 +78,44 @@ def read_tsv_pairs(path, source_column=1, target_column=0, encoding="utf-8"):
                 continue
             columns = line.split("\t")
             if not 2 <= len(columns) <= 3:
-                raise DataFormatError(
-                    f"{path}:{line_number}: expected 2 or 3 tab-separated "
-                    f"columns, found {len(columns)}."
+                skip_or_raise(
+                    DataFormatError(
+                        f"{path}:{line_number}: expected 2 or 3 "
+                        f"tab-separated columns, found {len(columns)}."
+                    ),
+                    strict,
                 )
+                continue
             source = columns[source_column].strip()
             target = columns[target_column].strip()
             if not source or not target:
-                raise DataFormatError(
-                    f"{path}:{line_number}: empty sentence in column "
-                    f"{source_column if not source else target_column}."
+                skip_or_raise(
+                    DataFormatError(
+                        f"{path}:{line_number}: empty sentence in column "
+                        f"{source_column if not source else target_column}."
+                    ),
+                    strict,
                 )
+                continue
             pairs.append((source, target))
+    if not pairs:
+        raise DataFormatError(f"{path}: no valid sentence pair.")
     return pairs
 
 
-def read_parallel_files(source_path, target_path, encoding="utf-8"):
+def read_parallel_files(
+    source_path, target_path, encoding="utf-8", strict=False
+):
     """Reads two line-aligned plain text files into `(source, target)` pairs.
 
+    Lines empty on both sides are skipped. A line empty on one side only is
+    skipped with a `MalformedRowWarning` naming the file and line (with
+    `strict`, it raises).
+
     Raises:
-        DataFormatError: If the files have different numbers of lines, or a
-            line is empty on one side only (naming the file and line).
+        DataFormatError: If the files have different numbers of lines (no
+            pair can be trusted then) or hold no pair; with `strict`, at a
+            line empty on one side only (naming the file and line).
     """
     with open(source_path, encoding=encoding) as f:
         sources = [line.rstrip("\r\n").lstrip("\ufeff") for line in f]
@@ -110,10 +133,19 @@ def read_parallel_files(source_path, target_path, encoding="utf-8"):
             continue
         if not source or not target:
             empty = source_path if not source else target_path
-            raise DataFormatError(
-                f"{empty}:{line_number}: empty line opposite a non-empty one."
+            skip_or_raise(
+                DataFormatError(
+                    f"{empty}:{line_number}: empty line opposite a "
+                    "non-empty one."
+                ),
+                strict,
             )
+            continue
         pairs.append((source, target))
+    if not pairs:
+        raise DataFormatError(
+            f"{source_path}, {target_path}: no valid sentence pair."
+        )
     return pairs
 
 

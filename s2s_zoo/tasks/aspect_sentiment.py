@@ -88,6 +88,11 @@ class Config:
     embeddings: typing.Optional[str] = option(
         None, "GloVe / word2vec text file of pretrained word vectors"
     )
+    strict_data: bool = option(
+        False,
+        "stop at the first malformed line of the embeddings file "
+        "(default: skip it with a warning naming the file and line)",
+    )
     epochs: int = option(25, "most epochs (the best dev epoch is kept)")
     resume: bool = option(False, "continue an interrupted run in --output-dir")
     dev_fraction: float = option(
@@ -209,7 +214,7 @@ def encode(examples, data, config):
     return inputs, np.asarray(semeval.labels(examples, data.names), "int32")
 
 
-def load_vectors(path, vocabularies, seed):
+def load_vectors(path, vocabularies, seed, strict=False):
     """Embedding matrices for both vocabularies, reading the file once.
 
     Returns `(matrices, coverage)`: matrices keyed by the model's layer
@@ -217,7 +222,9 @@ def load_vectors(path, vocabularies, seed):
     """
     words, aspects = vocabularies
     tokens = words.tokens + [t for t in aspects.tokens if t not in words.index]
-    matrix, _, missing = embedding_matrix(path, tokens, seed=seed)
+    matrix, _, missing = embedding_matrix(
+        path, tokens, seed=seed, strict=strict
+    )
     missing = set(missing)
     row = {token: i for i, token in enumerate(tokens)}
     matrices, coverage = {}, {}
@@ -605,6 +612,7 @@ def train(config=None, **overrides):
             config.embeddings,
             (data.vocabulary, data.aspect_vocabulary),
             config.seed,
+            config.strict_data,
         )
         for key, counts in coverage.items():
             say(

@@ -210,6 +210,11 @@ class Config:
     heatmap_pairs: int = option(2, "dev pairs whose attention is drawn")
     export: bool = option(True, "write model.keras and the SavedModel")
     resume: bool = option(False, "continue an interrupted run in --output-dir")
+    strict_data: bool = option(
+        False,
+        "stop at the first malformed row of a data file (default: skip it "
+        "with a warning naming the file and line)",
+    )
 
 
 def resolve(config):
@@ -259,7 +264,9 @@ def load_splits(config):
     paths = {split: _path(config, split) for split in ("train", "dev", "test")}
     if task == "wikiqa":
         splits = {
-            split: data_lib.read_wikiqa(path) if path else None
+            split: data_lib.read_wikiqa(path, strict=config.strict_data)
+            if path
+            else None
             for split, path in paths.items()
         }
         if splits["dev"] is None:
@@ -273,9 +280,17 @@ def load_splits(config):
         )
         return splits
     if task == "msrp":
-        train = data_lib.read_msrp(paths["train"])
-        dev = data_lib.read_msrp(paths["dev"]) if paths["dev"] else None
-        test = data_lib.read_msrp(paths["test"]) if paths["test"] else None
+        train = data_lib.read_msrp(paths["train"], strict=config.strict_data)
+        dev = (
+            data_lib.read_msrp(paths["dev"], strict=config.strict_data)
+            if paths["dev"]
+            else None
+        )
+        test = (
+            data_lib.read_msrp(paths["test"], strict=config.strict_data)
+            if paths["test"]
+            else None
+        )
         if dev is None:
             fractions = MSRP_CARVE if test is None else MSRP_CARVE[:1]
             carved = splits_lib.random_split(
@@ -285,9 +300,15 @@ def load_splits(config):
             test = rest[0] if test is None else test
         return {"train": train, "dev": dev, "test": test}
     return {
-        "train": data_lib.read_sick(paths["train"], split="TRAIN"),
-        "dev": data_lib.read_sick(paths["dev"], split="TRIAL"),
-        "test": data_lib.read_sick(paths["test"], split="TEST"),
+        "train": data_lib.read_sick(
+            paths["train"], split="TRAIN", strict=config.strict_data
+        ),
+        "dev": data_lib.read_sick(
+            paths["dev"], split="TRIAL", strict=config.strict_data
+        ),
+        "test": data_lib.read_sick(
+            paths["test"], split="TEST", strict=config.strict_data
+        ),
     }
 
 
@@ -314,7 +335,9 @@ def word_vectors(config, train, vocabulary, model_config, accepted):
     Sets `model_config["embedding_dim"]` to the vectors' size.
     """
     if config.embeddings:
-        matrix, found, missing = embedding_matrix(config.embeddings, vocabulary)
+        matrix, found, missing = embedding_matrix(
+            config.embeddings, vocabulary, strict=config.strict_data
+        )
         print(
             f"embeddings: found {found}, missing {len(missing)} of "
             f"{len(vocabulary) - 1} words"

@@ -145,6 +145,11 @@ class Config:
     output_dir: str = option("runs/translate", "where every output is written")
     seed: int = option(0, "random seed")
     resume: bool = option(False, "continue an interrupted run in --output-dir")
+    strict_data: bool = option(
+        False,
+        "stop at the first malformed row of a data file (default: skip it "
+        "with a warning naming the file and line)",
+    )
     max_train_pairs: typing.Optional[int] = option(
         None, "use only the first N training pairs (smoke tests)"
     )
@@ -156,7 +161,7 @@ class Config:
 # === Data ===
 
 
-def load_pairs(data=None, source_lang="zh", target_lang="en"):
+def load_pairs(data=None, source_lang="zh", target_lang="en", strict=False):
     """Reads the pairs a run is pointed at.
 
     Args:
@@ -164,6 +169,8 @@ def load_pairs(data=None, source_lang="zh", target_lang="en"):
             manythings.org TSV file (column 0 English, column 1 the other
             language); or two line-aligned files, source then target.
         source_lang, target_lang (str): Which side is the source.
+        strict (bool): Stop at a malformed row instead of skipping it with
+            a warning naming the file and line.
 
     Returns:
         A list of `(source, target)` pairs.
@@ -190,12 +197,12 @@ def load_pairs(data=None, source_lang="zh", target_lang="en"):
     for path in data:
         common.require_file(path, "translation data", where)
     if len(data) == 2:
-        return text.read_parallel_files(*data)
+        return text.read_parallel_files(*data, strict=strict)
     if len(data) != 1:
         raise ValueError("Pass one TSV file or two line-aligned files.")
     if source_lang == "en":
-        return text.read_tsv_pairs(data[0], 0, 1)
-    return text.read_tsv_pairs(data[0], 1, 0)
+        return text.read_tsv_pairs(data[0], 0, 1, strict=strict)
+    return text.read_tsv_pairs(data[0], 1, 0, strict=strict)
 
 
 @dataclasses.dataclass
@@ -229,7 +236,12 @@ def prepare(config, pairs=None):
         A `Data`.
     """
     if pairs is None:
-        pairs = load_pairs(config.data, config.source_lang, config.target_lang)
+        pairs = load_pairs(
+            config.data,
+            config.source_lang,
+            config.target_lang,
+            config.strict_data,
+        )
     splits = text.split_pairs(list(pairs))
     train_pairs = splits["train"][: config.max_train_pairs]
     if not train_pairs or not splits["dev"]:
@@ -688,7 +700,9 @@ def load(run_dir):
 
 def test_pairs(config):
     """The test split of a run's data (the bundled data by default)."""
-    pairs = load_pairs(config.data, config.source_lang, config.target_lang)
+    pairs = load_pairs(
+        config.data, config.source_lang, config.target_lang, config.strict_data
+    )
     return text.split_pairs(pairs)["test"]
 
 

@@ -98,7 +98,7 @@ def test_malformed_files_name_the_file_and_line(name, message):
     with pytest.raises(
         EmbeddingFileError, match=f"^{re.escape(message.format(path=path))}$"
     ):
-        read_word_vectors(path)
+        read_word_vectors(path, strict=True)
 
 
 # === PPMI-SVD vectors from a corpus ===

@@ -65,32 +65,32 @@ def _write(tmp_path, name, text, encoding="utf-8"):
     return str(path)
 
 
-def test_errors_name_file_and_line(tmp_path):
+def test_strict_errors_name_file_and_line(tmp_path):
     path = _write(tmp_path, "bad.txt", "q ?\ta .\t1\nq ?\ta . 0\n")
     with pytest.raises(
         data.SentencePairFileError,
         match=rf"^{path}:2: expected 3 TAB-separated columns "
         r"\(WikiQA TXT: question, sentence, label\); found 2\.$",
     ):
-        data.read_wikiqa(path)
+        data.read_wikiqa(path, strict=True)
     path = _write(tmp_path, "bad_label.txt", "q ?\ta .\t1\nq ?\tb .\tyes\n")
     with pytest.raises(
         data.SentencePairFileError,
         match=rf"^{path}:2: Label must be 0 or 1; found 'yes'\.$",
     ):
-        data.read_wikiqa(path)
+        data.read_wikiqa(path, strict=True)
     header = "\t".join(data.MSRP_HEADER)
     path = _write(tmp_path, "msrp.txt", f"{header}\r\n2\t1\t2\ta\tb\r\n")
     with pytest.raises(
         data.SentencePairFileError,
         match=rf"^{path}:2: Quality must be 0 or 1; found '2'\.$",
     ):
-        data.read_msrp(path)
+        data.read_msrp(path, strict=True)
     path = _write(tmp_path, "nohead.txt", "1\t1\t2\ta\tb\n")
     with pytest.raises(
         data.SentencePairFileError, match=rf"^{path}:1: expected the MSRP"
     ):
-        data.read_msrp(path)
+        data.read_msrp(path, strict=True)
     header = "\t".join(data.SICK_HEADER)
     row = "1\ta\tb\tMAYBE\t4.5\tx\ty\tz\tw\tF\tF\tTRAIN"
     path = _write(tmp_path, "sick.txt", f"{header}\r\n{row}\r\n")
@@ -98,7 +98,7 @@ def test_errors_name_file_and_line(tmp_path):
         data.SentencePairFileError,
         match=rf"^{path}:2: entailment_label must be one of",
     ):
-        data.read_sick(path)
+        data.read_sick(path, strict=True)
 
 
 def test_tokenize_lowercases_and_splits_punctuation_and_cjk():

@@ -44,7 +44,7 @@ def test_read_two_columns_and_skip_blank_lines():
 )
 def test_malformed_rows_name_file_and_line(name, message):
     with pytest.raises(t.DataFormatError) as error:
-        t.read_tsv_pairs(fixture(name))
+        t.read_tsv_pairs(fixture(name), strict=True)
     assert str(error.value) == fixture(name) + message
 
 
