@@ -31,6 +31,8 @@ import re
 import warnings
 import xml.etree.ElementTree as ElementTree
 
+from s2s_zoo.data.problems import skip_or_raise
+
 POLARITIES = ("positive", "negative", "neutral", "conflict")
 LEVELS = ("term", "category")
 
@@ -131,10 +133,17 @@ def _sentence_examples(path, sentence, level, strict):
     sentence_id = sentence.get("id")
     where = f"{path}: sentence id {sentence_id!r}"
     if sentence_id is None:
-        raise SemEvalFormatError(f"{path}: a <sentence> has no id attribute.")
+        skip_or_raise(
+            SemEvalFormatError(f"{path}: a <sentence> has no id attribute."),
+            strict,
+        )
+        return []
     text_element = sentence.find("text")
     if text_element is None:
-        raise SemEvalFormatError(f"{where}: no <text> element.")
+        skip_or_raise(
+            SemEvalFormatError(f"{where}: no <text> element."), strict
+        )
+        return []
     text = text_element.text or ""
     tag = "aspectTerm" if level == "term" else "aspectCategory"
     key = "term" if level == "term" else "category"
@@ -143,22 +152,33 @@ def _sentence_examples(path, sentence, level, strict):
         aspect = element.get(key)
         polarity = element.get("polarity")
         if aspect is None:
-            raise SemEvalFormatError(
-                f"{where}: <{tag}> has no {key} attribute."
+            skip_or_raise(
+                SemEvalFormatError(f"{where}: <{tag}> has no {key} attribute."),
+                strict,
             )
+            continue
         if polarity not in POLARITIES:
-            raise SemEvalFormatError(
-                f"{where}: unknown polarity {polarity!r} for {key} "
-                f"{aspect!r}; expected one of {list(POLARITIES)}."
+            skip_or_raise(
+                SemEvalFormatError(
+                    f"{where}: unknown polarity {polarity!r} for {key} "
+                    f"{aspect!r}; expected one of {list(POLARITIES)}."
+                ),
+                strict,
             )
+            continue
         start = end = None
         if level == "term":
             try:
                 start, end = int(element.get("from")), int(element.get("to"))
             except (TypeError, ValueError):
-                raise SemEvalFormatError(
-                    f"{where}: term {aspect!r} has no valid from/to offsets."
-                ) from None
+                skip_or_raise(
+                    SemEvalFormatError(
+                        f"{where}: term {aspect!r} has no valid from/to "
+                        "offsets."
+                    ),
+                    strict,
+                )
+                continue
             offsets = _check_offsets(where, text, aspect, start, end, strict)
             if offsets is None:
                 continue
@@ -180,20 +200,23 @@ def read_semeval(
         classes (int): 3 (default) keeps positive, negative and neutral; 2
             also drops neutral (the paper's binary setting).
         drop_conflict (bool): Drop "conflict" examples. Default True.
-        strict (bool): Make a term whose offsets miss it an error. By
-            default (False) it is found again in the text, nearest to its
-            `from`, with a `SemEvalOffsetWarning` naming the file and the
-            sentence id, or skipped with one when the text lacks it; the
-            rest of the file is read either way.
+        strict (bool): Make a malformed sentence or aspect an error. By
+            default (False) a term whose offsets miss it is found again in
+            the text, nearest to its `from`, with a `SemEvalOffsetWarning`
+            naming the file and the sentence id, or skipped with one when
+            the text lacks it; a sentence without an id or a text, and an
+            aspect without its attribute, a known polarity or valid
+            offsets, are skipped with a `MalformedRowWarning` naming them;
+            the rest of the file is read either way.
 
     Returns:
         A list of `AspectExample`, in file order.
 
     Raises:
         SemEvalFormatError: For malformed XML (naming the last sentence id
-            read before the error, and the line), a sentence without an
-            id or text, an unknown polarity, or term offsets that do not
-            match the text (with `strict=True`).
+            read before the error, and the line); with `strict=True`, for
+            a sentence without an id or text, an unknown polarity, or term
+            offsets that do not match the text.
         ValueError: For an unknown `level` or `classes`.
     """
     if level not in LEVELS:

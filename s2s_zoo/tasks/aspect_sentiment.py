@@ -82,16 +82,19 @@ class Config:
     )
     strict_offsets: bool = option(
         False,
-        "stop at a term whose from/to offsets miss it (default: find it in "
-        "the text again, with a warning naming the file and sentence)",
+        "stop at a term whose from/to offsets miss it, or any malformed "
+        "sentence of the SemEval files (default: find the term in the text "
+        "again, skip what cannot be read, with a warning naming the file "
+        "and sentence)",
     )
     embeddings: typing.Optional[str] = option(
         None, "GloVe / word2vec text file of pretrained word vectors"
     )
     strict_data: bool = option(
         False,
-        "stop at the first malformed line of the embeddings file "
-        "(default: skip it with a warning naming the file and line)",
+        "stop at the first malformed sentence of the SemEval files or line "
+        "of the embeddings file (default: skip it with a warning naming "
+        "the file and sentence or line)",
     )
     epochs: int = option(25, "most epochs (the best dev epoch is kept)")
     resume: bool = option(False, "continue an interrupted run in --output-dir")
@@ -177,7 +180,7 @@ def prepare(config):
     read = dict(
         level=config.level,
         classes=config.classes,
-        strict=config.strict_offsets,
+        strict=config.strict_offsets or config.strict_data,
     )
     train_all = semeval.read_semeval(train_path, **read)
     test = semeval.read_semeval(test_path, **read)

@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from s2s_zoo.data import aspect_text
 from s2s_zoo.data import semeval
+from s2s_zoo.data.problems import MalformedRowWarning
 from s2s_zoo.data.semeval import AspectExample
 from s2s_zoo.data.semeval import SemEvalFormatError
 
@@ -143,9 +144,16 @@ def test_unknown_polarity_names_the_file_and_the_sentence():
         "'conflict']."
     )
     with pytest.raises(SemEvalFormatError, match=f"^{re.escape(message)}$"):
-        semeval.read_semeval(path)
+        semeval.read_semeval(path, strict=True)
     with pytest.raises(SemEvalFormatError, match="'positve' for category"):
-        semeval.read_semeval(path, level="category")
+        semeval.read_semeval(path, level="category", strict=True)
+    # By default only that aspect is lost, with the same words.
+    with pytest.warns(MalformedRowWarning) as said:
+        examples = semeval.read_semeval(path)
+    assert [str(w.message) for w in said] == [
+        message + " The row is skipped (strict=True stops at it)."
+    ]
+    assert [(e.sentence_id, e.aspect) for e in examples] == [("200", "pizza")]
 
 
 def test_offsets_that_miss_the_term_are_recovered_or_an_error_when_strict():
@@ -209,7 +217,9 @@ def test_missing_text_is_an_error():
     path = fixture("no_text.xml")
     message = f"{path}: sentence id '400': no <text> element."
     with pytest.raises(SemEvalFormatError, match=f"^{re.escape(message)}$"):
-        semeval.read_semeval(path, level="category")
+        semeval.read_semeval(path, level="category", strict=True)
+    with pytest.warns(MalformedRowWarning, match=re.escape(message)):
+        assert semeval.read_semeval(path, level="category") == []
 
 
 def test_bad_arguments():
