@@ -303,6 +303,68 @@ class EpochSeeds(keras.callbacks.Callback):
         seed_epoch(self.model, self.seed, epoch)
 
 
+class CallbackState(keras.callbacks.Callback):
+    """Persists the counters of other callbacks across a kill.
+
+    `EarlyStopping` and `ReduceLROnPlateau` keep their patience counters
+    and best figure in memory only, so a resumed run would count its
+    patience anew (and lower the rate or stop at other epochs than the
+    uninterrupted run). At every epoch end this writes their `wait`,
+    `best`, `best_epoch` and `cooldown_counter` to `path` (atomically),
+    keyed by the epoch, for the last two epochs: a kill after this write
+    but before the epoch's checkpoint makes the resumed run repeat that
+    epoch, which must start from the counters of the epoch before it.
+    When training begins it puts back the counters of the epoch the
+    checkpoint ends with. Place it after the callbacks it keeps: they reset
+    the counters in their own `on_train_begin`.
+
+    Args:
+        path (str): A JSON file.
+        callbacks (list): The callbacks whose counters are kept.
+        resume_epoch (int): Epochs the checkpoint holds
+            (`resume_epoch(backup_dir)`); 0 starts with fresh counters.
+    """
+
+    ATTRIBUTES = ("wait", "best", "best_epoch", "cooldown_counter")
+
+    def __init__(self, path, callbacks, resume_epoch=0):
+        super().__init__()
+        self.path = path
+        self.callbacks = list(callbacks)
+        self.resume_epoch = resume_epoch
+        self.saved = {}
+
+    def on_train_begin(self, logs=None):
+        if not self.resume_epoch or not os.path.exists(self.path):
+            return
+        with open(self.path) as f:
+            self.saved = json.load(f)
+        states = self.saved.get(str(self.resume_epoch - 1), [])
+        for callback, state in zip(self.callbacks, states):
+            for key, value in state.items():
+                setattr(callback, key, value)
+
+    def on_epoch_end(self, epoch, logs=None):
+        from s2s_zoo.export import atomic_file
+
+        self.saved[str(epoch)] = [
+            {
+                key: float(getattr(callback, key))
+                if key == "best"
+                else int(getattr(callback, key))
+                for key in self.ATTRIBUTES
+                if getattr(callback, key, None) is not None
+            }
+            for callback in self.callbacks
+        ]
+        self.saved = {
+            key: self.saved[key] for key in sorted(self.saved, key=int)[-2:]
+        }
+        with atomic_file(self.path) as tmp:
+            with open(tmp, "w") as f:
+                json.dump(self.saved, f)
+
+
 def resume_epoch(backup_dir):
     """The epoch a run resumes at from its `BackupAndRestore` directory
     (0 with none): the number of finished epochs Keras recorded."""

@@ -391,6 +391,7 @@ def make_dataset(
     seed=0,
     bucket_width=4,
     max_length=64,
+    epochs=None,
 ):
     """A batched `tf.data.Dataset` for teacher forcing.
 
@@ -407,12 +408,15 @@ def make_dataset(
         bucket_width (int): Width of the length buckets.
         max_length (int): Longest length to bucket for; longer sequences go
             to the last bucket.
+        epochs (range): With `shuffle`, the epochs (0-based) to produce one
+            after another, each in an order drawn from `(seed, epoch)`
+            alone, so a run resumed at epoch k (`range(k, total)`) sees
+            what the uninterrupted run saw there; fit it with
+            `steps_per_epoch` = the batches of one epoch. None: one epoch,
+            reshuffled at each pass in an order that depends on the passes
+            before.
     """
-    dataset = tf.data.Dataset.from_tensor_slices((source_ids, target_ids))
-    if shuffle:
-        dataset = dataset.shuffle(
-            int(source_ids.nrows()), seed=seed, reshuffle_each_iteration=True
-        )
+    examples = tf.data.Dataset.from_tensor_slices((source_ids, target_ids))
 
     def add_markers(source, target):
         start = tf.constant([START_ID], tf.int32)
@@ -423,21 +427,48 @@ def make_dataset(
             tf.concat([target, end], 0),
         )
 
-    dataset = dataset.map(add_markers, num_parallel_calls=tf.data.AUTOTUNE)
     boundaries = list(range(bucket_width + 1, max_length + 1, bucket_width))
-    dataset = dataset.bucket_by_sequence_length(
-        lambda s, d, t: tf.maximum(tf.shape(s)[0], tf.shape(d)[0]),
-        bucket_boundaries=boundaries,
-        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-        padded_shapes=([None], [None], [None]),
-        padding_values=(PADDING_ID, PADDING_ID, PADDING_ID),
-    )
 
-    def to_inputs(source, decoder, target):
-        inputs = {"encoder_token_ids": source, "decoder_token_ids": decoder}
-        return inputs, target
+    def batched(dataset):
+        dataset = dataset.map(add_markers, num_parallel_calls=tf.data.AUTOTUNE)
+        dataset = dataset.bucket_by_sequence_length(
+            lambda s, d, t: tf.maximum(tf.shape(s)[0], tf.shape(d)[0]),
+            bucket_boundaries=boundaries,
+            bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+            padded_shapes=([None], [None], [None]),
+            padding_values=(PADDING_ID, PADDING_ID, PADDING_ID),
+        )
 
-    dataset = dataset.map(to_inputs, num_parallel_calls=tf.data.AUTOTUNE)
+        def to_inputs(source, decoder, target):
+            inputs = {"encoder_token_ids": source, "decoder_token_ids": decoder}
+            return inputs, target
+
+        return dataset.map(to_inputs, num_parallel_calls=tf.data.AUTOTUNE)
+
+    if shuffle and epochs is not None:
+        size = int(source_ids.nrows())
+
+        def epoch_order(epoch):
+            key = tf.stack([tf.constant(seed, tf.int64), epoch])
+            order = tf.data.Dataset.range(size).map(
+                lambda i: tf.random.experimental.index_shuffle(i, key, size - 1)
+            )
+            return batched(
+                order.map(
+                    lambda i: (
+                        tf.gather(source_ids, i),
+                        tf.gather(target_ids, i),
+                    )
+                )
+            )
+
+        epochs = tf.data.Dataset.range(epochs.start, epochs.stop)
+        return epochs.flat_map(epoch_order).prefetch(tf.data.AUTOTUNE)
+    if shuffle:
+        examples = examples.shuffle(
+            int(source_ids.nrows()), seed=seed, reshuffle_each_iteration=True
+        )
+    dataset = batched(examples)
     # Bucketing hides the number of batches from Keras (no progress bar
     # total, "ran out of data" warnings); count them once and state it.
     batches = int(dataset.reduce(0, lambda n, _: n + 1))

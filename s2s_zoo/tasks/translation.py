@@ -217,6 +217,7 @@ class Data:
     train_pairs: int
     train_tokens: int
     batches: int
+    train_ids: tuple = ()  # (source, target) ragged ids, for `fit`'s epochs
 
 
 def _tokenizer_dir(config):
@@ -301,6 +302,7 @@ def prepare(config, pairs=None):
         # Target tokens the decoder predicts: the words and [END].
         train_tokens=int(np.sum(train_ids[1].row_lengths())) + len(train_pairs),
         batches=int(train.cardinality()),
+        train_ids=train_ids,
     )
 
 
@@ -360,18 +362,21 @@ def _path(config, name):
     return os.path.join(config.output_dir, name)
 
 
-def callbacks(config, model, data, clock=time.perf_counter):
+def callbacks(config, model, data, clock=time.perf_counter, resume_epoch=0):
     """The training callbacks of a run, in the order their logs need.
 
-    1. `BackupAndRestore` (resume after a kill), then `StopOnNonFinite`
-       (a NaN loss stops the run before anything is saved);
+    1. `EpochSeeds` (an epoch's dropout masks from the seed and the epoch
+       alone), then `StopOnNonFinite` (a NaN loss stops the run before
+       anything is saved);
     2. `DevBleu` (writes `val_bleu`), before everything that reads it;
     3. the schedule: `BudgetDecay` over the time budget, or
        `ReduceLROnPlateau` and `EarlyStopping` without one (a budgeted run
-       never stops early: it would stop before its annealing);
+       never stops early: it would stop before its annealing), with their
+       counters persisted by `CallbackState`;
     4. `KeepBest` (the kept epoch, chosen on dev, persisted for resume);
-    5. `TimeBudget` (adds `train_minutes`), `Throughput`, then `CSVLogger`,
-       which writes every log the others added.
+    5. `TimeBudget` (adds `train_minutes`), `Throughput`, `CSVLogger`,
+       which writes every log the others added, and last
+       `BackupAndRestore` (resume after a kill).
 
     Returns:
         `(callbacks, budget, throughput, keep_best)`.
@@ -387,11 +392,10 @@ def callbacks(config, model, data, clock=time.perf_counter):
     monitor = "val_bleu" if config.select_on == "bleu" else "val_loss"
     mode = "max" if config.select_on == "bleu" else "min"
     result = [
-        # double_checkpoint: the previous epoch's checkpoint stays as
-        # .bkp, for when a kill truncates the latest (check_checkpoint).
-        keras.callbacks.BackupAndRestore(
-            _path(config, "backup"), double_checkpoint=True
-        ),
+        # Each epoch's data order (see `fit`) and dropout masks come from
+        # (seed, epoch) alone, so a resumed run repeats the uninterrupted
+        # one.
+        training.EpochSeeds(config.seed),
         training.StopOnNonFinite(
             "a lower --learning-rate, or --precision float32"
         ),
@@ -412,6 +416,7 @@ def callbacks(config, model, data, clock=time.perf_counter):
                 config.batch_size,
             )
         )
+    schedule = []
     if budget.max_seconds is not None:
         # Anneal by the end of the time budget: every halving of the rate
         # raised dev BLEU by 1.5-3 points, and a budgeted run used to end
@@ -422,12 +427,18 @@ def callbacks(config, model, data, clock=time.perf_counter):
             )
         )
     else:
-        result += [
+        schedule = [
             keras.callbacks.ReduceLROnPlateau(
                 monitor="val_loss", factor=0.5, patience=1, min_lr=1e-5
             ),
             keras.callbacks.EarlyStopping(
                 monitor=monitor, mode=mode, patience=config.patience
+            ),
+        ]
+        result += [
+            *schedule,
+            training.CallbackState(
+                _path(config, "schedule_state.json"), schedule, resume_epoch
             ),
         ]
     keep_best = training.KeepBest(
@@ -441,6 +452,14 @@ def callbacks(config, model, data, clock=time.perf_counter):
             _path(config, "history.csv"),
             # A run that starts clean (no usable checkpoint) starts anew.
             append=config.resume and os.path.exists(_path(config, "backup")),
+        ),
+        # Last: an epoch's checkpoint is written after everything else of
+        # that epoch (its best weights, clock, counters, history row), so a
+        # kill in between repeats the epoch instead of losing what it did.
+        # double_checkpoint: the previous epoch's checkpoint stays as
+        # .bkp, for when a kill truncates the latest (check_checkpoint).
+        keras.callbacks.BackupAndRestore(
+            _path(config, "backup"), double_checkpoint=True
         ),
     ]
     return result, budget, throughput, keep_best
@@ -466,6 +485,7 @@ def fit(config, model, data, clock=time.perf_counter, extra_callbacks=()):
         shutil.rmtree(_path(config, "backup"), ignore_errors=True)
         for name in (
             "train_state.json",
+            "schedule_state.json",
             "best.weights.h5",
             "best.weights.h5.json",
         ):
@@ -479,16 +499,33 @@ def fit(config, model, data, clock=time.perf_counter, extra_callbacks=()):
             ]
         )
         training.drop_unreadable([_path(config, "train_state.json")])
-    found, budget, throughput, keep_best = callbacks(config, model, data, clock)
+        training.drop_unreadable([_path(config, "schedule_state.json")])
+    first_epoch = 0 if fresh else training.resume_epoch(_path(config, "backup"))
+    found, budget, throughput, keep_best = callbacks(
+        config, model, data, clock, first_epoch
+    )
     epochs = config.epochs
     if epochs is None:
         epochs = 100_000 if budget.max_seconds is not None else 40
+    train = data.train
+    if data.train_ids:
+        # Each epoch in an order drawn from (seed, epoch), so a resumed run
+        # sees the batches the uninterrupted one saw.
+        train = text.make_dataset(
+            *data.train_ids,
+            config.batch_size,
+            shuffle=True,
+            seed=config.seed,
+            bucket_width=config.bucket_width,
+            max_length=config.max_length,
+            epochs=range(first_epoch, epochs),
+        )
     history = model.fit(
-        data.train,
+        train,
         validation_data=data.dev,
         epochs=epochs,
+        steps_per_epoch=data.batches,
         callbacks=[*extra_callbacks, *found],
-        shuffle=False,  # the dataset reshuffles itself every epoch
         verbose=1 if sys.stdout.isatty() else 2,
     )
     return FitResult(
@@ -840,8 +877,9 @@ def train(config=None, pairs=None, *, clock=time.perf_counter, **overrides):
             ),
             "target_tokens_per_second": fitted.throughput.tokens_per_second,
             "best_dev_loss": min(dev_losses) if dev_losses else None,
-            "best_dev_bleu": max(history["val_bleu"])
-            if history.get("val_bleu")
+            # Over every epoch, those before a resume included.
+            "best_dev_bleu": fitted.best_dev
+            if config.select_on == "bleu"
             else None,
             "selected_on": f"dev {config.select_on}",
             "parameters": model.count_params(),

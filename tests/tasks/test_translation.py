@@ -4,10 +4,8 @@ import csv
 import dataclasses
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import keras
 import numpy as np
@@ -21,6 +19,8 @@ from hypothesis import strategies as st
 from s2s_zoo import tasks
 from s2s_zoo import training
 from s2s_zoo.tasks import translation
+from tests.helpers import csv_rows
+from tests.helpers import kill_when
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 TINY = dict(
@@ -397,62 +397,61 @@ def test_fast_and_slow_machines_follow_one_schedule(
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
-def test_resume_after_kill_keeps_finished_epochs(tmp_path):
+def test_resume_after_kill_ends_where_an_uninterrupted_run_ends(tmp_path):
+    fixed = dict(epochs=5, max_minutes=0, patience=100, export=False)
+    whole = translation.train(
+        **TINY, **fixed, output_dir=str(tmp_path / "whole")
+    )
     output_dir = str(tmp_path / "killed")
     command = [
         sys.executable,
         os.path.join(ROOT, "recipes", "translate.py"),
         *TINY_FLAGS,
         "--epochs",
-        "50",
+        "5",
         "--max-minutes",
         "0",
         "--patience",
         "100",
+        "--no-export",
         "--output-dir",
         output_dir,
     ]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
     history = os.path.join(output_dir, "history.csv")
-    deadline = time.time() + 240
-
-    def epochs_done():
-        if not os.path.exists(history):
-            return 0
-        with open(history) as f:
-            return max(0, len(f.read().strip().splitlines()) - 1)
-
-    while epochs_done() < 2 and time.time() < deadline:
-        time.sleep(0.5)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    finished = epochs_done()
-    assert finished >= 2
+    finished = kill_when(command, lambda: csv_rows(history), 2)
+    assert 2 <= finished < 5
+    # The checkpoint is written last in an epoch: a kill just after the
+    # history row repeats that epoch.
+    checkpointed = training.resume_epoch(os.path.join(output_dir, "backup"))
+    assert finished - 1 <= checkpointed <= finished
     with open(os.path.join(output_dir, "best.weights.h5.json")) as f:
         best_before = json.load(f)
 
     resumed = translation.train(
-        **TINY,
-        epochs=finished + 1,
-        max_minutes=0,
-        patience=100,
-        output_dir=output_dir,
-        resume=True,
-        export=False,
+        **TINY, **fixed, output_dir=output_dir, resume=True
     )
     with open(history) as f:
         rows = list(csv.DictReader(f))
     epochs = [int(row["epoch"]) for row in rows]
     # The finished epochs are kept and training went on from the next one.
     assert epochs[:finished] == list(range(finished))
-    assert epochs[-1] == finished
-    assert resumed.metrics["training"]["epochs_completed"] == 1
+    assert sorted(set(epochs)) == list(range(5))
+    assert resumed.metrics["training"]["epochs_completed"] == 5 - checkpointed
     # The best epoch before the kill is still a candidate after it.
     bleus = [float(row["val_bleu"]) for row in rows]
     assert max(bleus[:finished]) == pytest.approx(best_before["best"])
-    assert resumed.metrics["training"]["best_epoch"] == 1 + int(
-        np.argmax(bleus)
+    # And every epoch trained as in the run that was never stopped: the
+    # same batches, dropout masks, optimizer state and schedule counters.
+    ran = training.read_history(history)
+    expected = training.read_history(
+        os.path.join(str(tmp_path / "whole"), "history.csv")
+    )
+    for key in ("loss", "val_loss", "val_bleu", "learning_rate"):
+        np.testing.assert_allclose(ran[key], expected[key], rtol=1e-4)
+    for key in ("best_epoch", "best_dev_bleu"):
+        assert resumed.metrics["training"][key] == pytest.approx(
+            whole.metrics["training"][key]
+        )
+    assert resumed.metrics["results"]["bleu"] == pytest.approx(
+        whole.metrics["results"]["bleu"], abs=1e-6
     )
