@@ -202,10 +202,11 @@ def main(argv=None):
     if earlier:
         markdown += (
             "\n### Earlier runs, with earlier code\n\n"
-            "Kept for the record: these ran before the current encoder, "
-            "schedule and presets, on other days (the machine's speed "
-            "differs between days), so they compare with each other, not "
-            "with the rows above.\n\n"
+            "Kept for the record: these ran with earlier code (the "
+            "newest of them differ from the code above only in the order "
+            "each epoch's batches are drawn in), on other days (the "
+            "machine's speed differs between days), so they compare with "
+            "each other, not with the rows above.\n\n"
             + table(earlier)
             + "\n\n"
             + details(earlier, with_history=False)
