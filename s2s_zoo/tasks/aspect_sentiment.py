@@ -587,6 +587,7 @@ def fit(config, model, data, say=print, extra_callbacks=()):
         ),
         validation_data=validation,
         callbacks=callbacks,
+        shuffle=False,  # the dataset draws each epoch's order itself
         verbose=2 if config.verbose else 0,
     )
     return training.read_history(history_path)

@@ -16,7 +16,9 @@ for long test sentences and `metrics.json`.
 
 import csv
 import dataclasses
+import json
 import os
+import shutil
 import sys
 import time
 import typing
@@ -87,6 +89,11 @@ class Config:
     beam_width: int = option(1, "beams (1: greedy)")
     output_dir: str = option("runs/bottleneck", "where outputs go")
     seed: int = option(0, "random seed")
+    resume: bool = option(
+        False,
+        "continue an interrupted study in --output-dir: finished models "
+        "are kept, the one in training goes on from its last epoch",
+    )
 
 
 def resolve(config):
@@ -239,8 +246,23 @@ def run(config=None, **overrides):
         for lo, hi in bucket_list
     ]
 
+    # Resumable by model: each finished model's figures are written to
+    # models_done.json; the model in training checkpoints every epoch
+    # (BackupAndRestore), with its clock and best epoch.
+    done_path = out("models_done.json")
     results = {}
+    if config.resume and os.path.exists(done_path):
+        if training.unreadable(done_path) is None:
+            with open(done_path) as f:
+                results = json.load(f)
+        else:
+            print(f"warning: {done_path} is unreadable; training every model.")
+    elif os.path.exists(done_path):
+        os.remove(done_path)
     for name in config.models:
+        if name in results:
+            print(f"== {name}: finished before, kept from {done_path}")
+            continue
         model_settings, parameters = matched_config(
             name, config, source_tok.vocabulary_size, target_tok.vocabulary_size
         )
@@ -253,14 +275,32 @@ def run(config=None, **overrides):
             loss=training.masked_loss(),
         )
         print(f"== {name}: {parameters:,} parameters, {model_settings}")
-        budget = training.TimeBudget(config.minutes_per_model)
+        backup = out(f"backup_{name}")
+        state = [out(f"{name}_budget.json"), out(f"{name}_best.weights.h5")]
+        if not config.resume or not training.check_checkpoint(backup):
+            shutil.rmtree(backup, ignore_errors=True)
+            for path in (*state, state[1] + ".json"):
+                if os.path.exists(path):
+                    os.remove(path)
+        else:
+            training.drop_unreadable(state[:1])
+            training.drop_unreadable([state[1], state[1] + ".json"])
+        budget = training.TimeBudget(
+            config.minutes_per_model, state_path=state[0]
+        )
         # The time budget ends training; the best dev epoch is kept.
-        best = training.KeepBest("val_loss", "min")
+        best = training.KeepBest("val_loss", "min", path=state[1])
         history = model.fit(
             train_data,
             validation_data=dev_data,
             epochs=100_000,
-            callbacks=[budget, best],
+            callbacks=[
+                budget,
+                best,
+                keras.callbacks.BackupAndRestore(
+                    backup, double_checkpoint=True
+                ),
+            ],
             shuffle=False,
             verbose=2,
         )
@@ -289,14 +329,16 @@ def run(config=None, **overrides):
         results[name] = {
             "parameters": parameters,
             "config": model_settings,
-            "epochs": len(history.history["loss"]),
+            # Over every epoch, those before a resume included.
+            "epochs": epochs_trained(state[0], history),
             "train_seconds": budget.spent,
-            "best_dev_loss": float(min(history.history["val_loss"])),
+            "best_dev_loss": float(best.best),
             "bleu": metrics.corpus_bleu(hypotheses, references),
             "bleu_signature": metrics.bleu_signature(references),
             "bleu_by_length": by_bucket,
             "decode_seconds": seconds,
         }
+        common.write_json(done_path, results)
         print(
             f"   BLEU {results[name]['bleu']:.2f}; by length: "
             + ", ".join(
@@ -376,6 +418,15 @@ def run(config=None, **overrides):
         f"wall {report['wall_seconds'] / 60:.1f} min; wrote {config.output_dir}"
     )
     return report
+
+
+def epochs_trained(budget_path, history):
+    """Epochs a model trained: those its time-budget file counted (every
+    epoch, a resumed run's earlier ones included), else this `fit`'s."""
+    if os.path.exists(budget_path):
+        with open(budget_path) as f:
+            return int(json.load(f)["epoch"]) + 1
+    return len(history.history["loss"])
 
 
 def train(config=None, **overrides):

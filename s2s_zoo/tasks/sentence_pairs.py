@@ -779,10 +779,25 @@ def train(config=None, **overrides):
     # at it, so a kill at any moment leaves a consistent state one epoch
     # back at most.
     checkpoints = RunState(output_dir)
+    # What the checkpoints must have been trained with to be resumed.
+    trained_with = json.loads(
+        json.dumps({"model": config.model, "model_config": settings})
+    )
     state = checkpoints.resume() if config.resume else None
+    if state is not None and state.get("trained_with") != trained_with:
+        print(
+            f"warning: {checkpoints.path} was written by a run of another "
+            "model or model settings; starting clean."
+        )
+        state = None
     if state is None:
         checkpoints.clear()
-        state = {"restarts": [], "history": [], "files": {}}
+        state = {
+            "restarts": [],
+            "history": [],
+            "files": {},
+            "trained_with": trained_with,
+        }
 
     # Restarts (Dodge et al. 2020, "Fine-Tuning Pretrained Language
     # Models: Weight Initializations, Data Orders, and Early Stopping"):

@@ -525,6 +525,7 @@ def fit(config, model, data, clock=time.perf_counter, extra_callbacks=()):
         validation_data=data.dev,
         epochs=epochs,
         steps_per_epoch=data.batches,
+        shuffle=False,  # the dataset draws each epoch's order itself
         callbacks=[*extra_callbacks, *found],
         verbose=1 if sys.stdout.isatty() else 2,
     )

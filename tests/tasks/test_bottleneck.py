@@ -2,9 +2,14 @@
 
 import csv
 import json
+import os
+import sys
 
 from s2s_zoo import cli
 from s2s_zoo.tasks import bottleneck
+from tests.helpers import kill_when
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 
 
 def parse(flags):
@@ -71,3 +76,56 @@ def test_matched_config_tracks_the_budget():
         for name in bottleneck.MODELS
     ]
     assert max(counts) / min(counts) < 1.05
+
+
+QUICK = [
+    "--quick",
+    "--models",
+    "rnn_encoder_decoder",
+    "bahdanau_attention",
+    "--minutes-per-model",
+    "0.1",
+    "--train-pairs",
+    "200",
+    "--test-pairs",
+    "40",
+    "--test-max-length",
+    "30",
+    "--train-max-length",
+    "10",
+    "--parameters",
+    "12000",
+]
+
+
+def test_resume_after_kill_keeps_the_finished_models(tmp_path):
+    # The study as a recipe process, killed with SIGKILL once its first
+    # model is finished and scored, then resumed here.
+    output_dir = str(tmp_path / "study")
+    done = os.path.join(output_dir, "models_done.json")
+
+    def models_done():
+        try:
+            with open(done) as f:
+                return len(json.load(f))
+        except (OSError, ValueError):
+            return 0
+
+    script = os.path.join(ROOT, "recipes", "bottleneck.py")
+    finished = kill_when(
+        [sys.executable, script, *QUICK, "--output-dir", output_dir],
+        models_done,
+        1,
+    )
+    assert finished == 1
+    with open(done) as f:
+        first = json.load(f)["rnn_encoder_decoder"]
+    report = bottleneck.run(
+        parse([*QUICK, "--output-dir", output_dir, "--resume"])
+    )
+    # The finished model was kept as it was, not trained again; the other
+    # one trained to its own budget.
+    assert report["models"]["rnn_encoder_decoder"] == first
+    second = report["models"]["bahdanau_attention"]
+    assert second["train_seconds"] >= 0.1 * 60
+    assert second["epochs"] >= 1
