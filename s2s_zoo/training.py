@@ -252,11 +252,11 @@ class KeepBest(keras.callbacks.Callback):
 
 def epoch_seed(seed, epoch):
     """The seed of epoch `epoch` (0-based) of a run seeded `seed`: what an
-    epoch draws (its data order, its dropout masks) depends on these two
-    numbers alone, so a run resumed at any epoch draws what the
-    uninterrupted run drew there. `epoch` may be a tensor (in a
-    `tf.data` pipeline)."""
-    return (int(seed) * 1_000_003 + epoch) % 2**31
+    epoch draws (its dropout masks; the sentence-pair task's batch order)
+    depends on these two numbers alone, so a run resumed at any epoch
+    draws what the uninterrupted run drew there. The tf.data pipelines
+    draw their order with `s2s_zoo.data.splits.epoch_permutation`."""
+    return (int(seed) * 1_000_003 + int(epoch)) % 2**31
 
 
 def seed_generators(model):
@@ -276,7 +276,7 @@ def seed_epoch(model, seed, epoch):
     (`save_weights` leaves it out), so a run resumed from a checkpoint
     would otherwise draw the first epoch's dropout masks again.
     """
-    value = epoch_seed(seed, int(epoch))
+    value = epoch_seed(seed, epoch)
     keras.utils.set_random_seed(value)
     for index, generator in enumerate(seed_generators(model)):
         state = generator.state
@@ -478,13 +478,19 @@ def check_checkpoint(backup_dir, say=print):
     return False
 
 
+def _read_error(path):
+    """None if the existing file `path` reads whole (every value of a
+    `.h5` file, or a JSON file), else the error."""
+    check = _readable_weights if path.endswith(".h5") else _readable_json
+    return check(path)
+
+
 def unreadable(path):
     """None if `path` reads whole (every value of a `.h5` file, or a JSON
     file), else what is wrong: "missing" or "unreadable (<error>)"."""
     if not os.path.exists(path):
         return "missing"
-    check = _readable_weights if path.endswith(".h5") else _readable_json
-    reason = check(path)
+    reason = _read_error(path)
     return None if reason is None else f"unreadable ({reason})"
 
 
@@ -498,8 +504,7 @@ def drop_unreadable(paths, say=print):
     for path in paths:
         if not os.path.exists(path):
             continue
-        check = _readable_weights if path.endswith(".h5") else _readable_json
-        reason = check(path)
+        reason = _read_error(path)
         if reason:
             bad.append(f"{path} ({reason})")
     if not bad:
@@ -509,6 +514,38 @@ def drop_unreadable(paths, say=print):
             os.remove(path)
     say(f"warning: unreadable, so removed: {'; '.join(bad)}.")
     return True
+
+
+def start_or_resume(backup_dir, groups, resume, say=print):
+    """Readies a run's files before `fit`: resumes, or starts clean.
+
+    Args:
+        backup_dir (str): The run's `BackupAndRestore` directory.
+        groups (list[list[str]]): The other files a resume reads (the kept
+            best epoch, the time spent, counters), in groups of files that
+            belong together.
+        resume (bool): Whether the caller asked to resume.
+
+    With `resume` and a usable checkpoint (`check_checkpoint`), a group
+    holding a file that does not read whole is removed (`drop_unreadable`)
+    and the run resumes. Otherwise the checkpoint and every file of the
+    groups are removed, so a fresh run picks up nothing of an earlier one.
+
+    Returns:
+        True when the run resumes.
+    """
+    import shutil
+
+    if resume and check_checkpoint(backup_dir, say):
+        for group in groups:
+            drop_unreadable(group, say)
+        return True
+    shutil.rmtree(backup_dir, ignore_errors=True)
+    for group in groups:
+        for path in group:
+            if os.path.exists(path):
+                os.remove(path)
+    return False
 
 
 class TrainingDiverged(RuntimeError):

@@ -1,6 +1,10 @@
 """Test helpers shared by the test modules (keras.src.testing is private)."""
 
 import json
+import os
+import signal
+import subprocess
+import time
 
 import keras
 
@@ -25,8 +29,6 @@ def assert_config_round_trip(layer_or_model):
 
 def csv_rows(path):
     """Rows of a CSV file after its header; 0 while it does not exist."""
-    import os
-
     if not os.path.exists(path):
         return 0
     with open(path) as f:
@@ -37,11 +39,6 @@ def kill_when(command, progress, at_least, timeout=240):
     """Starts `command`, waits until `progress()` reaches `at_least` (or the
     process ends, or `timeout` seconds pass), kills it with SIGKILL and
     returns `progress()`."""
-    import os
-    import signal
-    import subprocess
-    import time
-
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

@@ -19,6 +19,7 @@ import tensorflow as tf
 import tensorflow_text as tf_text
 
 from s2s_zoo.data import vocabulary as vocabulary_files
+from s2s_zoo.data.splits import epoch_permutation
 from s2s_zoo.data.vocabulary import PADDING_ID
 from s2s_zoo.data.vocabulary import PADDING_TOKEN
 from s2s_zoo.data.vocabulary import UNKNOWN_ID
@@ -206,21 +207,16 @@ def aspect_dataset(
     size = len(next(iter(inputs.values())))
     dataset = tf.data.Dataset.from_tensor_slices(elements)
     if shuffle and epochs is not None:
-        # A permutation drawn from (seed, epoch) alone. Not
-        # `Dataset.shuffle(seed=<tensor>)`: TensorFlow's seed logic tests a
-        # tensor seed as a Python bool once a global seed is set.
         tensors = tf.nest.map_structure(tf.constant, elements)
 
         def epoch_order(epoch):
-            key = tf.stack([tf.constant(seed, tf.int64), epoch])
-            order = tf.data.Dataset.range(size).map(
-                lambda i: tf.random.experimental.index_shuffle(i, key, size - 1)
+            order = epoch_permutation(size, seed, epoch)
+            shuffled = tf.nest.map_structure(
+                lambda t: tf.gather(t, order), tensors
             )
-            return order.map(
-                lambda i: tf.nest.map_structure(
-                    lambda t: tf.gather(t, i), tensors
-                )
-            ).batch(batch_size)
+            return tf.data.Dataset.from_tensor_slices(shuffled).batch(
+                batch_size
+            )
 
         epochs = tf.data.Dataset.range(epochs.start, epochs.stop)
         return epochs.flat_map(epoch_order).map(trim_all)

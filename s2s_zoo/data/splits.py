@@ -100,3 +100,21 @@ def group_split(groups, fractions, seed=0):
     for index, group in enumerate(groups):
         splits[where[group]].append(index)
     return splits
+
+
+def epoch_permutation(size, seed, epoch):
+    """The order of the `size` examples in epoch `epoch` (0-based) of a run
+    seeded `seed`: an int64 tensor, a permutation of `range(size)` that
+    depends on `(seed, epoch)` alone, so a run resumed at any epoch sees
+    the order the uninterrupted run saw there. `epoch` may be a tensor (in
+    a `tf.data` pipeline).
+
+    Not `Dataset.shuffle(seed=<tensor>)`: TensorFlow's seed logic tests a
+    tensor seed as a Python bool once a global seed is set.
+    """
+    import tensorflow as tf
+
+    key = tf.stack([tf.constant(seed, tf.int64), tf.cast(epoch, tf.int64)])
+    return tf.random.experimental.index_shuffle(
+        tf.range(size, dtype=tf.int64), key, size - 1
+    )

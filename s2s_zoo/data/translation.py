@@ -449,16 +449,10 @@ def make_dataset(
         size = int(source_ids.nrows())
 
         def epoch_order(epoch):
-            key = tf.stack([tf.constant(seed, tf.int64), epoch])
-            order = tf.data.Dataset.range(size).map(
-                lambda i: tf.random.experimental.index_shuffle(i, key, size - 1)
-            )
+            order = splits.epoch_permutation(size, seed, epoch)
             return batched(
-                order.map(
-                    lambda i: (
-                        tf.gather(source_ids, i),
-                        tf.gather(target_ids, i),
-                    )
+                tf.data.Dataset.from_tensor_slices(
+                    (tf.gather(source_ids, order), tf.gather(target_ids, order))
                 )
             )
 

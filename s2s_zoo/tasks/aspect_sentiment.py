@@ -20,7 +20,6 @@ from `$S2S_ZOO_DATA/semeval14/`.
 
 import dataclasses
 import os
-import shutil
 import time
 import typing
 
@@ -530,18 +529,13 @@ def fit(config, model, data, say=print, extra_callbacks=()):
     backup = os.path.join(config.output_dir, "backup")
     state = [os.path.join(config.output_dir, name) for name in RUN_STATE]
     history_path = os.path.join(config.output_dir, "history.csv")
-    resumed = config.resume and training.check_checkpoint(backup, say)
-    if resumed and not os.path.exists(backup):
+    resume = config.resume
+    if resume and not os.path.exists(backup):
         say(f"nothing to resume in {backup}: training from the start.")
-        resumed = False
-    if resumed:
-        training.drop_unreadable(state, say)
-    else:
-        # A fresh run must not pick up an earlier run's checkpoint or best.
-        shutil.rmtree(backup, ignore_errors=True)
-        for path in (*state, history_path):
-            if os.path.exists(path):
-                os.remove(path)
+        resume = False
+    # A fresh run must not pick up an earlier run's checkpoint or best; its
+    # CSVLogger starts history.csv anew.
+    resumed = training.start_or_resume(backup, [state], resume, say)
     first_epoch = training.resume_epoch(backup) if resumed else 0
     if resumed:
         say(f"resuming after epoch {first_epoch} from {backup}")

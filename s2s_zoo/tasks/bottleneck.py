@@ -18,7 +18,6 @@ import csv
 import dataclasses
 import json
 import os
-import shutil
 import sys
 import time
 import typing
@@ -277,14 +276,9 @@ def run(config=None, **overrides):
         print(f"== {name}: {parameters:,} parameters, {model_settings}")
         backup = out(f"backup_{name}")
         state = [out(f"{name}_budget.json"), out(f"{name}_best.weights.h5")]
-        if not config.resume or not training.check_checkpoint(backup):
-            shutil.rmtree(backup, ignore_errors=True)
-            for path in (*state, state[1] + ".json"):
-                if os.path.exists(path):
-                    os.remove(path)
-        else:
-            training.drop_unreadable(state[:1])
-            training.drop_unreadable([state[1], state[1] + ".json"])
+        training.start_or_resume(
+            backup, [state[:1], [state[1], state[1] + ".json"]], config.resume
+        )
         budget = training.TimeBudget(
             config.minutes_per_model, state_path=state[0]
         )

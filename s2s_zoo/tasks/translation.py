@@ -27,8 +27,8 @@ model, its two tokenizers and the config and takes raw strings.
 """
 
 import dataclasses
+import functools
 import os
-import shutil
 import sys
 import time
 import typing
@@ -217,7 +217,10 @@ class Data:
     train_pairs: int
     train_tokens: int
     batches: int
-    train_ids: tuple = ()  # (source, target) ragged ids, for `fit`'s epochs
+    # `train_epochs(epochs=range(k, n))`: the training batches of epochs k
+    # to n - 1, each in an order drawn from (seed, epoch); `train` is one
+    # epoch of the same pipeline.
+    train_epochs: typing.Callable
 
 
 def _tokenizer_dir(config):
@@ -278,7 +281,8 @@ def prepare(config, pairs=None):
     dev_ids = text.encode_pairs(
         splits["dev"], source, target, config.max_length
     )
-    train = text.make_dataset(
+    train_epochs = functools.partial(
+        text.make_dataset,
         *train_ids,
         config.batch_size,
         shuffle=True,
@@ -286,6 +290,7 @@ def prepare(config, pairs=None):
         bucket_width=config.bucket_width,
         max_length=config.max_length,
     )
+    train = train_epochs()
     dev = text.make_dataset(
         *dev_ids,
         config.batch_size,
@@ -302,7 +307,7 @@ def prepare(config, pairs=None):
         # Target tokens the decoder predicts: the words and [END].
         train_tokens=int(np.sum(train_ids[1].row_lengths())) + len(train_pairs),
         batches=int(train.cardinality()),
-        train_ids=train_ids,
+        train_epochs=train_epochs,
     )
 
 
@@ -477,29 +482,19 @@ def fit(config, model, data, clock=time.perf_counter, extra_callbacks=()):
         extra_callbacks: Run first (tests use one to advance a fake clock).
     """
     os.makedirs(config.output_dir, exist_ok=True)
-    fresh = not config.resume or not training.check_checkpoint(
-        _path(config, "backup")
-    )
-    if fresh:
-        # A fresh run must not pick up an earlier run's checkpoint or clock.
-        shutil.rmtree(_path(config, "backup"), ignore_errors=True)
-        for name in (
-            "train_state.json",
-            "schedule_state.json",
-            "best.weights.h5",
-            "best.weights.h5.json",
-        ):
-            if os.path.exists(_path(config, name)):
-                os.remove(_path(config, name))
-    else:
-        training.drop_unreadable(
+    # A fresh run must not pick up an earlier run's checkpoint or clock.
+    fresh = not training.start_or_resume(
+        _path(config, "backup"),
+        [
             [
                 _path(config, "best.weights.h5"),
                 _path(config, "best.weights.h5.json"),
-            ]
-        )
-        training.drop_unreadable([_path(config, "train_state.json")])
-        training.drop_unreadable([_path(config, "schedule_state.json")])
+            ],
+            [_path(config, "train_state.json")],
+            [_path(config, "schedule_state.json")],
+        ],
+        config.resume,
+    )
     first_epoch = 0 if fresh else training.resume_epoch(_path(config, "backup"))
     found, budget, throughput, keep_best = callbacks(
         config, model, data, clock, first_epoch
@@ -507,19 +502,9 @@ def fit(config, model, data, clock=time.perf_counter, extra_callbacks=()):
     epochs = config.epochs
     if epochs is None:
         epochs = 100_000 if budget.max_seconds is not None else 40
-    train = data.train
-    if data.train_ids:
-        # Each epoch in an order drawn from (seed, epoch), so a resumed run
-        # sees the batches the uninterrupted one saw.
-        train = text.make_dataset(
-            *data.train_ids,
-            config.batch_size,
-            shuffle=True,
-            seed=config.seed,
-            bucket_width=config.bucket_width,
-            max_length=config.max_length,
-            epochs=range(first_epoch, epochs),
-        )
+    # Each epoch in an order drawn from (seed, epoch), so a resumed run sees
+    # the batches the uninterrupted one saw.
+    train = data.train_epochs(epochs=range(first_epoch, epochs))
     history = model.fit(
         train,
         validation_data=data.dev,

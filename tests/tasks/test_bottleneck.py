@@ -12,6 +12,25 @@ from tests.helpers import kill_when
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 
 
+# A tiny synthetic study: two models, 200 training and 40 test pairs.
+QUICK = [
+    "--quick",
+    "--models",
+    "rnn_encoder_decoder",
+    "bahdanau_attention",
+    "--train-pairs",
+    "200",
+    "--test-pairs",
+    "40",
+    "--test-max-length",
+    "30",
+    "--train-max-length",
+    "10",
+    "--parameters",
+    "12000",
+]
+
+
 def parse(flags):
     arguments = cli.parser().parse_args(["bottleneck", *flags])
     return cli.config_from_args(bottleneck, arguments)
@@ -21,22 +40,9 @@ def test_bottleneck_writes_table_figure_and_metrics(tmp_path):
     report = bottleneck.run(
         parse(
             [
-                "--quick",
-                "--models",
-                "rnn_encoder_decoder",
-                "bahdanau_attention",
+                *QUICK,
                 "--minutes-per-model",
                 "0.02",
-                "--train-pairs",
-                "200",
-                "--test-pairs",
-                "40",
-                "--test-max-length",
-                "30",
-                "--train-max-length",
-                "10",
-                "--parameters",
-                "12000",
                 "--output-dir",
                 str(tmp_path),
             ]
@@ -78,26 +84,6 @@ def test_matched_config_tracks_the_budget():
     assert max(counts) / min(counts) < 1.05
 
 
-QUICK = [
-    "--quick",
-    "--models",
-    "rnn_encoder_decoder",
-    "bahdanau_attention",
-    "--minutes-per-model",
-    "0.1",
-    "--train-pairs",
-    "200",
-    "--test-pairs",
-    "40",
-    "--test-max-length",
-    "30",
-    "--train-max-length",
-    "10",
-    "--parameters",
-    "12000",
-]
-
-
 def test_resume_after_kill_keeps_the_finished_models(tmp_path):
     # The study as a recipe process, killed with SIGKILL once its first
     # model is finished and scored, then resumed here.
@@ -113,7 +99,15 @@ def test_resume_after_kill_keeps_the_finished_models(tmp_path):
 
     script = os.path.join(ROOT, "recipes", "bottleneck.py")
     finished = kill_when(
-        [sys.executable, script, *QUICK, "--output-dir", output_dir],
+        [
+            sys.executable,
+            script,
+            *QUICK,
+            "--minutes-per-model",
+            "0.1",
+            "--output-dir",
+            output_dir,
+        ],
         models_done,
         1,
     )
@@ -121,7 +115,16 @@ def test_resume_after_kill_keeps_the_finished_models(tmp_path):
     with open(done) as f:
         first = json.load(f)["rnn_encoder_decoder"]
     report = bottleneck.run(
-        parse([*QUICK, "--output-dir", output_dir, "--resume"])
+        parse(
+            [
+                *QUICK,
+                "--minutes-per-model",
+                "0.1",
+                "--output-dir",
+                output_dir,
+                "--resume",
+            ]
+        )
     )
     # The finished model was kept as it was, not trained again; the other
     # one trained to its own budget.
