@@ -1,4 +1,4 @@
-"""Benchmark: the ATAE-LSTM family on SemEval-2014 restaurants (issue 4).
+"""Benchmark: the ATAE-LSTM family on SemEval-2014 restaurants.
 
 Trains `lstm_sentiment`, `ae_lstm`, `at_lstm` and `atae_lstm` with
 `recipes/aspect_sentiment.py` (aspect-term level, 3-way, conflict dropped,

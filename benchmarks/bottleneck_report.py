@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 
+from benchmarks.figure_text import describe
 from s2s_zoo.tasks.common import scrub_paths
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -57,7 +58,10 @@ def section(run, report, figures):
         )
     lines.append("")
     for name in figures:
-        lines.append(f"![{name}](figures/{name})")
+        alt, caption = describe(name)
+        lines.append(f"![{alt}](figures/{name})")
+        lines.append("")
+        lines.append(f"*{caption}*")
         lines.append("")
     return "\n".join(lines)
 

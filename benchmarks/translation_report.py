@@ -4,8 +4,9 @@
     python -m benchmarks.translation_report runs/translate [more runs...]
 
 The first run is the default recipe's: README.md shows it alone; the docs
-show every run given (the others as ablations), each with its per-epoch
-history. The comparison with the peer toolkit, which is only valid
+show every run given (the others as ablations) and the default run's
+training curves, drawn from its history.csv by
+`s2s_zoo.plotting.training_curves`. The comparison with the peer toolkit, which is only valid
 within one session, is `benchmarks/versus_peer.py`'s page.
 
 Reads each run's metrics.json and writes docs/results/translation.json,
@@ -69,71 +70,91 @@ def setup(report):
     return f"{budget}, {dropout}, {precision}, {smoothing}, {schedule}, {kept}"
 
 
+def _label(r):
+    date = (r.get("date") or r["machine"]["date"])[:16]
+    return f"`{r['model']}`, {date}"
+
+
 def table(reports):
-    lines = [
-        "| model | setup | test BLEU | BLEU (lowercased) | chrF | train min "
-        "| epochs | train sentences/s | train tokens/s | beam-5 sentences/s "
-        "| parameters |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+    """Two narrow tables (quality, then speed): one row per run."""
+    quality = [
+        "| run | test BLEU | BLEU (lowercased) | chrF | epochs | train min |",
+        "|---|---|---|---|---|---|",
+    ]
+    speed = [
+        "| run | train sentences/s | train target tokens/s "
+        "| beam-5 sentences/s | parameters |",
+        "|---|---|---|---|---|",
     ]
     for r in reports:
         res, tr = r["results"], r["training"]
-        beam = r["config"]["beam_width"]
-        cells = [
-            f"`{r['model']}`",
-            setup(r),
-            f"{res['bleu']:.2f}",
-            f"{res['bleu_lowercase']:.2f}",
-            f"{res['chrf']:.2f}",
-            f"{tr['train_seconds'] / 60:.1f}",
-            f"{tr['epochs_completed']}",
-            f"{tr['train_sentences_per_second']:.0f}"
-            if "train_sentences_per_second" in tr
-            else "",
-            f"{tr['target_tokens_per_second']:.0f}",
-            f"{res['decode_sentences_per_second']:.0f} (beam {beam})",
-            f"{tr['parameters']:,}",
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+        quality.append(
+            f"| {_label(r)} | {res['bleu']:.2f} | "
+            f"{res['bleu_lowercase']:.2f} | {res['chrf']:.2f} | "
+            f"{tr['epochs_completed']} | {tr['train_seconds'] / 60:.1f} |"
+        )
+        sentences = tr.get("train_sentences_per_second")
+        speed.append(
+            f"| {_label(r)} | "
+            + (f"{sentences:.0f}" if sentences else "")
+            + f" | {tr['target_tokens_per_second']:.0f} | "
+            f"{res['decode_sentences_per_second']:.0f} | "
+            f"{tr['parameters']:,} |"
+        )
+    setups = sorted({setup(r) for r in reports})
+    notes = "\n".join(f"- Setup: {s}." for s in setups)
+    return "\n".join(quality) + "\n\n" + "\n".join(speed) + "\n\n" + notes
 
 
-def history(run):
-    """The run's history.csv as a markdown table (dev BLEU where logged)."""
+def read_history(run):
+    """The rows of the run's history.csv as dicts of numbers ([] if none)."""
     path = os.path.join(run, "history.csv")
     if not os.path.exists(path):
-        return ""
+        return []
     with open(path) as f:
-        rows = list(csv.DictReader(f))
-    if not rows:
-        return ""
-    has_bleu = "val_bleu" in rows[0]
-    lines = [
-        "  | epoch | learning rate | train loss | dev loss"
-        + (" | dev BLEU (greedy) |" if has_bleu else " |"),
-        "  |---|---|---|---" + ("|---|" if has_bleu else "|"),
-    ]
-    for row in rows:
-        cells = [
-            str(int(row["epoch"]) + 1),
-            f"{float(row['learning_rate']):.2e}"
-            if row.get("learning_rate")
-            else "",
-            f"{float(row['loss']):.3f}",
-            f"{float(row['val_loss']):.3f}",
+        return [
+            {k: float(v) for k, v in row.items() if v not in ("", None)}
+            for row in csv.DictReader(f)
         ]
-        if has_bleu:
-            cells.append(f"{float(row['val_bleu']):.2f}")
-        lines.append("  | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
 
 
-def details(reports, with_history=True):
+def curves(report, target):
+    """Draws the run's training curves to `target`; returns the alt text."""
+    from s2s_zoo import plotting
+
+    rows = report["history"]
+    metric = "val_bleu" if "val_bleu" in rows[0] else "val_loss"
+    plotting.training_curves(
+        rows,
+        target,
+        metric=metric,
+        metric_label="dev BLEU (greedy)"
+        if metric == "val_bleu"
+        else "dev loss",
+    )
+    best = max(rows, key=lambda row: row.get(metric, 0))
+    rates = [row["learning_rate"] for row in rows]
+    flat = sum(1 for rate in rates if rate == rates[0])
+    return (
+        f"Six panels for the default run: train and dev loss, dev BLEU and "
+        f"the learning rate, against epoch (top) and training minutes "
+        f"(bottom). Over {len(rows)} epochs in "
+        f"{rows[-1].get('train_minutes', 0):.0f} minutes the train loss falls "
+        f"from {rows[0]['loss']:.2f} to {rows[-1]['loss']:.2f} and the dev "
+        f"loss from {rows[0]['val_loss']:.2f} to {rows[-1]['val_loss']:.2f}; "
+        f"dev BLEU climbs to {best.get(metric, 0):.1f} at epoch "
+        f"{int(best['epoch']) + 1}; the learning rate stays at "
+        f"{rates[0]:.1e} for {flat} epochs, then falls linearly to "
+        f"{rates[-1]:.1e}."
+    )
+
+
+def details(reports):
     out = []
     for r in reports:
         res = r["results"]
         out.append(
-            f"- `{scrub_paths(_command(r))}` on "
+            f"- {_label(r)}: `{scrub_paths(_command(r))}` on "
             f"{r.get('date') or r['machine']['date']}, "
             f"{r['machine']['cpus']} CPUs "
             f"({r['machine']['platform']}, TensorFlow "
@@ -142,17 +163,16 @@ def details(reports, with_history=True):
             f"({res['test_pairs']} pairs, all references used), wall time "
             f"{r['wall_seconds'] / 60:.1f} min."
         )
-        epochs = history(r["run"]) if with_history else ""
-        if epochs:
-            out += ["", epochs]
-        samples = r.get("samples", [])
-        if samples:
-            out.append("")
-            out.append("  | source | translation |")
-            out.append("  |---|---|")
-            for s in samples:
-                out.append(f"  | {s['source']} | {s['translation']} |")
     return "\n".join(out)
+
+
+def samples(report):
+    rows = report.get("samples", [])
+    if not rows:
+        return ""
+    lines = ["| source | translation |", "|---|---|"]
+    lines += [f"| {s['source']} | {s['translation']} |" for s in rows]
+    return "\n".join(lines)
 
 
 def main(argv=None):
@@ -167,6 +187,8 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     reports = [load(run) for run in args.runs]
+    for r in reports:
+        r["history"] = read_history(r["run"])
     earlier = []
     previous = os.path.join(RESULTS, "translation.json")
     if args.keep_earlier and os.path.exists(previous):
@@ -197,19 +219,33 @@ def main(argv=None):
                 figures.append(target)
     markdown = (
         "<!-- generated by python -m benchmarks.translation_report; do not "
-        "edit -->\n" + table(reports) + "\n\n" + details(reports) + "\n"
+        "edit -->\n" + table(reports) + "\n" + details(reports) + "\n"
     )
+    if reports[0]["history"]:
+        name = "translation_curves.png"
+        alt = curves(reports[0], os.path.join(RESULTS, "figures", name))
+        markdown += (
+            f"\n![{alt}](figures/{name})\n\n*Training curves of the "
+            f"default run ({_label(reports[0])}), drawn from its "
+            "history.csv.*\n"
+        )
+    if samples(reports[0]):
+        markdown += (
+            "\nA few translations of the default run (beam 5):\n\n"
+            + samples(reports[0])
+            + "\n"
+        )
     if earlier:
         markdown += (
-            "\n### Earlier runs, with earlier code\n\n"
-            "Kept for the record: these ran with earlier code (the "
-            "newest of them differ from the code above only in the order "
-            "each epoch's batches are drawn in), on other days (the "
-            "machine's speed differs between days), so they compare with "
-            "each other, not with the rows above.\n\n"
+            "\n### Earlier runs\n\n"
+            "Kept for the record: earlier runs of the same recipe, on "
+            "other days and most of them with earlier code. The machine's "
+            "speed differs between days (a faster day fits more epochs into "
+            "the same budget), so these compare with each other, not with "
+            "the rows above.\n\n"
             + table(earlier)
-            + "\n\n"
-            + details(earlier, with_history=False)
+            + "\n"
+            + details(earlier)
             + "\n"
         )
     with open(os.path.join(RESULTS, "translation.md"), "w") as f:
@@ -229,8 +265,8 @@ def main(argv=None):
             "<!-- generated by python -m benchmarks.translation_report; do not "
             "edit -->\n"
             + table(reports[:1])
-            + "\n\n"
-            + details(reports[:1], with_history=False)
+            + "\n"
+            + details(reports[:1])
             + "\n<!-- results:end -->"
         )
         readme = re.sub(

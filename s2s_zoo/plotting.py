@@ -238,3 +238,55 @@ def line_chart(
     fig.tight_layout()
     _save(fig, path)
     return path
+
+
+def training_curves(
+    rows, path, metric="val_bleu", metric_label="dev BLEU", title=None
+):
+    """Loss, a dev metric and the learning rate, per epoch and per minute.
+
+    Args:
+        rows (list): The rows of a run's `history.csv` (`csv.DictReader`
+            dicts, or dicts of numbers): `epoch`, `loss`, `val_loss`,
+            `metric`, `learning_rate`, and `train_minutes` where the run
+            logged it (`training.TimeBudget` does).
+        path (str): Output PNG.
+        metric (str): The dev column drawn in the middle panels.
+        metric_label (str): Its axis label.
+        title (str): Optional title over the panels.
+
+    With `train_minutes` the figure has two rows of panels, against epoch
+    and against training minutes; without it, one.
+    """
+
+    def column(name):
+        return [
+            float(r[name]) if r.get(name) not in (None, "") else np.nan
+            for r in rows
+        ]
+
+    epochs = [int(float(r["epoch"])) + 1 for r in rows]
+    axes_x = [(epochs, "epoch")]
+    if rows and all(r.get("train_minutes") not in (None, "") for r in rows):
+        axes_x.append((column("train_minutes"), "training minutes"))
+    fig = Figure(figsize=(10, 3.1 * len(axes_x)), dpi=110)
+    grid = fig.subplots(len(axes_x), 3, squeeze=False)
+    for (xs, xlabel), axes in zip(axes_x, grid):
+        loss, bleu, rate = axes
+        loss.plot(xs, column("loss"), label="train")
+        loss.plot(xs, column("val_loss"), label="dev")
+        loss.set_ylabel("loss")
+        loss.legend()
+        bleu.plot(xs, column(metric), color="tab:green")
+        bleu.set_ylabel(metric_label)
+        rate.plot(xs, column("learning_rate"), color="tab:purple")
+        rate.set_ylabel("learning rate")
+        rate.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
+        for ax in axes:
+            ax.set_xlabel(xlabel)
+            ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    _save(fig, path)
+    return path
