@@ -35,10 +35,10 @@ and run the second together into one paragraph. The extension indents such
 examples under their title and turns `Call arguments:` entries into a
 list, for rendering only (the source is unchanged).
 
-Offline Mermaid: mkdocs-material loads Mermaid from a CDN unless a global
-`mermaid` is already defined. If `docs/javascripts/mermaid.min.js` exists,
-or the environment variable `S2S_ZOO_MERMAID_JS` names a mermaid.min.js
-file, it is added to the site and diagrams render without network access.
+Offline diagrams and maths: Mermaid and KaTeX are vendored under
+`docs/vendor/` (versions and licences in its README) and loaded by
+`mkdocs.yml`'s `extra_javascript`; mkdocs-material uses a global `mermaid`
+when one is defined instead of fetching it from a CDN.
 """
 
 import argparse
@@ -51,7 +51,7 @@ import logging
 import os
 import posixpath
 import re
-import shutil
+import sys
 import textwrap
 
 from griffe import Extension
@@ -61,17 +61,12 @@ log = logging.getLogger("mkdocs.hooks.s2s_zoo")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCS = os.path.join(ROOT, "docs")
 FIGURES = os.path.join(DOCS, "results", "figures")
-VENDORED_MERMAID = os.path.join(DOCS, "javascripts", "mermaid.min.js")
-MERMAID_TARGET = "javascripts/mermaid.min.js"
 
 DIRECTIVE = re.compile(r"^<!--\s*gen:(\w+)\s*(.*?)\s*-->\s*$", re.M)
 INCLUDE = re.compile(r'^--8<--\s+"(docs/[^"]+)"\s*$', re.M)
 HEADING = re.compile(r"^(#{1,6})\s")
 MARKDOWN_LINK = re.compile(r"(!?\[[^\]]*\]\()([^)\s]+)")
 HTML_LINK = re.compile(r'((?:src|href)=")([^"]+)')
-
-_mermaid_source = None
-
 
 # === Docstring layout (Griffe extension) ===
 
@@ -120,27 +115,6 @@ class DocstringLayout(Extension):
     def on_instance(self, *, obj, **kwargs):
         if obj.docstring is not None:
             obj.docstring.value = layout_docstring(obj.docstring.value)
-
-
-# === Mermaid ===
-
-
-def on_config(config):
-    global _mermaid_source
-    candidate = os.environ.get("S2S_ZOO_MERMAID_JS") or VENDORED_MERMAID
-    _mermaid_source = candidate if os.path.isfile(candidate) else None
-    if _mermaid_source and MERMAID_TARGET not in [
-        str(js) for js in config.extra_javascript
-    ]:
-        config.extra_javascript.append(MERMAID_TARGET)
-    return config
-
-
-def on_post_build(config):
-    if _mermaid_source and _mermaid_source != VENDORED_MERMAID:
-        target = os.path.join(config.site_dir, MERMAID_TARGET)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        shutil.copyfile(_mermaid_source, target)
 
 
 # === Helpers ===
@@ -443,13 +417,18 @@ def _figures(args, page):
         )
     out = []
     records = _records(os.path.join(DOCS, parts[1])) if len(parts) > 1 else []
+    if ROOT not in sys.path:  # benchmarks/ is not installed with the package
+        sys.path.insert(0, ROOT)
+    from benchmarks.figure_text import describe
+
     for name in names:
         src = _relative(f"results/figures/{name}", page)
-        out.append(f"![{name}]({src})\n")
-        caption = f"`docs/results/figures/{name}`"
+        alt, caption = describe(name)
+        out.append(f"![{alt}]({src})\n")
         record = _record_for(name, records)
         if record:
-            caption += ": " + _provenance(record)
+            provenance = _provenance(record)
+            caption += f" {provenance[:1].upper()}{provenance[1:]}."
         out.append(f"*{caption}*\n")
     return "\n".join(out)
 
@@ -597,3 +576,118 @@ def on_page_markdown(markdown, page, config, files):
 def results_figures(pattern="*.png"):
     """Figures under docs/results/figures matching `pattern` (for tests)."""
     return sorted(glob.glob(os.path.join(FIGURES, pattern)))
+
+
+# === Tutorials ===
+#
+# Each `docs/tutorials/NAME.py` (a percent-format script, see
+# `docs/tutorial_runner.py`) is executed at build time and becomes the page
+# `tutorials/NAME.md`, with the code, what it printed and its figures. The
+# result is kept in `.cache/tutorials/` under a key of the script, the runner
+# and every source file of the package, so a rebuild with nothing changed
+# does not train the models again; `S2S_ZOO_TUTORIALS=rerun` ignores it.
+
+TUTORIALS = os.path.join(DOCS, "tutorials")
+RUNNER = os.path.join(DOCS, "tutorial_runner.py")
+TUTORIAL_CACHE = os.path.join(ROOT, ".cache", "tutorials")
+PROVENANCE_MARK = "<!-- tutorial:provenance -->"
+
+
+def _tutorial_key(script):
+    import hashlib
+
+    digest = hashlib.sha256()
+    sources = [script, RUNNER] + sorted(
+        glob.glob(os.path.join(ROOT, "s2s_zoo", "**", "*.py"), recursive=True)
+    )
+    for path in sources:
+        digest.update(os.path.relpath(path, ROOT).encode())
+        with open(path, "rb") as f:
+            digest.update(f.read())
+    return digest.hexdigest()[:16]
+
+
+def run_tutorial(script):
+    """The output folder of `script`, executing it unless cached."""
+    import subprocess
+
+    stem = os.path.splitext(os.path.basename(script))[0]
+    folder = os.path.join(TUTORIAL_CACHE, f"{stem}-{_tutorial_key(script)}")
+    page = os.path.join(folder, "page.md")
+    if os.path.isfile(page) and os.environ.get("S2S_ZOO_TUTORIALS") != "rerun":
+        return folder
+    partial = folder + ".partial"
+    if os.path.isdir(partial):
+        import shutil
+
+        shutil.rmtree(partial)  # an interrupted run
+    log.info("running tutorial %s", os.path.relpath(script, ROOT))
+    env = {
+        **os.environ,
+        "MPLBACKEND": "Agg",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "PYTHONPATH": os.pathsep.join(
+            [ROOT] + [p for p in [os.environ.get("PYTHONPATH")] if p]
+        ),
+    }
+    result = subprocess.run(
+        [sys.executable, RUNNER, script, partial],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"tutorial {os.path.relpath(script, ROOT)} failed:\n"
+            + result.stderr[-4000:]
+        )
+    import shutil
+
+    for stale in glob.glob(os.path.join(TUTORIAL_CACHE, f"{stem}-*")):
+        if stale != partial:  # older keys and an older copy of this one
+            shutil.rmtree(stale)
+    os.replace(partial, folder)
+    return folder
+
+
+def _tutorial_page(folder, stem):
+    with open(os.path.join(folder, "page.md"), encoding="utf-8") as f:
+        text = f.read()
+    with open(os.path.join(folder, "run.json")) as f:
+        run = json.load(f)
+    note = (
+        f'!!! info "This page ran"\n'
+        f"    Everything below was produced by running "
+        f"[`docs/tutorials/{stem}.py`]({stem}.py) while the site was built, "
+        f"on {run['date']} ({run['cpus']} CPUs, {run['seconds']:.0f} s). "
+        f"Run it yourself with `python docs/tutorials/{stem}.py`: the code "
+        f"cells run in order and print the same kind of output (training "
+        f"figures vary a little between machines)."
+    )
+    return text.replace(PROVENANCE_MARK, note)
+
+
+def on_files(files, config):
+    from mkdocs.structure.files import File
+
+    for script in sorted(glob.glob(os.path.join(TUTORIALS, "*.py"))):
+        stem = os.path.splitext(os.path.basename(script))[0]
+        folder = run_tutorial(script)
+        files.append(
+            File.generated(
+                config,
+                f"tutorials/{stem}.md",
+                content=_tutorial_page(folder, stem),
+            )
+        )
+        for image in sorted(glob.glob(os.path.join(folder, "*.png"))):
+            files.append(
+                File.generated(
+                    config,
+                    f"tutorials/{os.path.basename(image)}",
+                    abs_src_path=image,
+                )
+            )
+    return files

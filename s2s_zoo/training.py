@@ -600,8 +600,9 @@ class DevBleu(keras.callbacks.Callback):
 
     Dev loss is a poor guide to BLEU for these models: it bottoms out
     early and rises as the model grows confident, while translations keep
-    improving (issue 3: a run with a lower best dev loss scored 2.5 BLEU
-    less). Put this callback before `EarlyStopping(monitor="val_bleu",
+    improving (of two of our runs, the one with the lower best dev loss
+    scored 2.5 BLEU less). Put this callback before
+    `EarlyStopping(monitor="val_bleu",
     mode="max")`, `CSVLogger` and the like, which read the same logs.
 
     Args:

@@ -1,4 +1,6 @@
 import os
+import subprocess
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -10,3 +12,50 @@ import pytest  # noqa: E402
 @pytest.fixture(autouse=True)
 def _seed():
     keras.utils.set_random_seed(1337)
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory):
+    """The docs site, built once per session; its folder.
+
+    `S2S_ZOO_SITE=DIR` uses a site already built there instead (for working
+    on the docs tests; the suite itself always builds).
+    """
+    if os.environ.get("S2S_ZOO_SITE"):
+        return os.environ["S2S_ZOO_SITE"]
+    site_dir = tmp_path_factory.mktemp("site")
+    env = {
+        **os.environ,
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "NO_MKDOCS_2_WARNING": "1",
+    }
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "--site-dir",
+            str(site_dir),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        # The build runs the tutorials unless .cache/tutorials has them.
+        timeout=1800,
+    )
+    log = result.stdout + result.stderr
+    problems = [
+        line
+        for line in log.splitlines()
+        if line.startswith(("WARNING -", "ERROR -"))
+    ]
+    assert result.returncode == 0, (
+        "mkdocs build --strict failed:\n" + "\n".join(problems or [log[-3000:]])
+    )
+    return str(site_dir)

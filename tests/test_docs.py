@@ -1,8 +1,9 @@
 """The docs site: it builds strictly, every model has a card, links resolve,
 and the API reference renders every public symbol.
 
-The site is built once per session (`mkdocs build --strict` in a
-subprocess, into a temporary folder); the other tests read the HTML.
+The site is built once per session by the `site` fixture of
+`tests/conftest.py` (`mkdocs build --strict` in a subprocess, into a
+temporary folder); the tests read the HTML.
 """
 
 import glob
@@ -26,42 +27,6 @@ RECIPES = sorted(glob.glob(os.path.join(ROOT, "recipes", "*.py")))
 # Written by the benchmarks from real runs, never by hand; the pages include
 # them and show a "pending" note until they exist.
 RESULTS = ["translation", "bottleneck", "aspect_sentiment", "sentence_pairs"]
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    site_dir = tmp_path_factory.mktemp("site")
-    env = {
-        **os.environ,
-        "TF_CPP_MIN_LOG_LEVEL": "3",
-        "NO_MKDOCS_2_WARNING": "1",
-    }
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mkdocs",
-            "build",
-            "--strict",
-            "--site-dir",
-            str(site_dir),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    log = result.stdout + result.stderr
-    problems = [
-        line
-        for line in log.splitlines()
-        if line.startswith(("WARNING -", "ERROR -"))
-    ]
-    assert result.returncode == 0, (
-        "mkdocs build --strict failed:\n" + "\n".join(problems or [log[-3000:]])
-    )
-    return str(site_dir)
 
 
 def _html_files(site):
@@ -296,3 +261,122 @@ def test_no_path_of_a_developers_machine_in_docs_or_results():
                 if MACHINE_PATH.search(line):
                     found.append(f"{os.path.relpath(path, ROOT)}:{number}")
     assert not found, found
+
+
+# Our tracker's numbers mean nothing to a reader ("issue 13"); links to
+# public trackers (keras-team/keras#20585) are fine.
+ISSUE_NUMBER = re.compile(r"\bissues? #?\d+|\(#\d+\)", re.I)
+TAG = re.compile(r"<[^>]+>")
+
+
+def _site_text(site):
+    """(page, line number, text without tags) of every built HTML page."""
+    for path in _html_files(site):
+        with open(path, encoding="utf-8") as f:
+            for number, line in enumerate(f, 1):
+                yield os.path.relpath(path, site), number, line
+
+
+def test_built_site_shows_no_machine_path_and_no_issue_number(site):
+    paths, issues = [], []
+    for page, number, line in _site_text(site):
+        if MACHINE_PATH.search(line):
+            paths.append(f"{page}:{number}: {MACHINE_PATH.search(line)[0]}")
+        text = TAG.sub(" ", line)
+        if ISSUE_NUMBER.search(text):
+            issues.append(f"{page}:{number}: {ISSUE_NUMBER.search(text)[0]}")
+    assert not paths, f"machine paths in the built site: {paths[:20]}"
+    assert not issues, f"internal issue numbers in the built site: {issues}"
+
+
+def test_figures_have_alt_texts_that_are_not_file_names(site):
+    bad = []
+    for path in _html_files(site):
+        with open(path, encoding="utf-8") as f:
+            page = f.read()
+        for tag in re.findall(r"<img [^>]*>", page):
+            alt = re.search(r'alt="([^"]*)"', tag)
+            words = alt[1].split() if alt else []
+            if len(words) < 6 or alt[1].lower().endswith((".png", ".svg")):
+                bad.append(f"{os.path.relpath(path, site)}: {tag[:120]}")
+    assert not bad, f"figures without a describing alt text: {bad}"
+
+
+def test_the_shipped_font_has_every_chinese_character_of_the_site(site):
+    from fontTools.ttLib import TTFont
+
+    cjk = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
+    font = os.path.join(DOCS, "vendor", "fonts", "NotoSansSC-subset.woff2")
+    cmap = TTFont(font).getBestCmap()
+    shown = set()
+    for _, _, line in _site_text(site):
+        shown.update(cjk.findall(line))
+    assert len(shown) > 20  # the flagship pair's Chinese is on the site
+    missing = sorted(c for c in shown if ord(c) not in cmap)
+    assert not missing, (
+        f"characters the site shows that its font lacks: {''.join(missing)}; "
+        "rerun python docs/vendor/fonts/build_subset.py"
+    )
+
+
+TUTORIALS = ["bottleneck", "attention", "aspect"]
+
+
+def test_tutorials_are_built_from_their_runs(site):
+    for name in TUTORIALS:
+        path = os.path.join(site, "tutorials", f"{name}.html")
+        assert os.path.isfile(path), f"tutorial {name} was not built"
+        with open(path, encoding="utf-8") as f:
+            page = f.read()
+        assert "This page ran" in page, name
+        # Code cells, each followed by what it printed.
+        assert page.count('<span class="filename">Output</span>') >= 3, name
+        images = re.findall(r'<img [^>]*src="([^"]+)"', page)
+        assert images, f"tutorial {name} shows no figure"
+        for src in images:
+            assert os.path.isfile(os.path.join(site, "tutorials", src)), src
+    with open(os.path.join(site, "tutorials", "aspect.html")) as f:
+        aspect = f.read()
+    # The literal AT-LSTM's answer cannot depend on the aspect: on
+    # sentences whose two aspects disagree it is right about exactly half.
+    assert "AT-LSTM, literal    50.0 % of 300 aspects" in aspect
+
+
+def test_a_failing_tutorial_cell_names_its_script_and_line(tmp_path):
+    script = tmp_path / "broken.py"
+    script.write_text("# %% [markdown]\n# # Broken\n\n# %%\nx = 1\n1 / 0\n")
+    result = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(DOCS, "tutorial_runner.py"),
+            str(script),
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert f"{script}: the cell at line 5 failed:" in result.stderr
+    assert f'File "{script}", line 6' in result.stderr
+    assert "ZeroDivisionError" in result.stderr
+    assert not (tmp_path / "out" / "page.md").exists()
+
+
+def test_a_tutorial_figure_needs_an_alt_text(tmp_path):
+    script = tmp_path / "figure.py"
+    script.write_text(
+        "# %%\nimport matplotlib.pyplot as plt\nplt.plot([1, 2])\n"
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(DOCS, "tutorial_runner.py"),
+            str(script),
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MPLBACKEND": "Agg"},
+    )
+    assert result.returncode == 1
+    assert "a figure has no alt text" in result.stderr

@@ -107,11 +107,11 @@ def scrub_paths(text):
 
     Figures, commands and tables that go into the docs must not show the
     folders of the machine they were measured on (a reader's clone has
-    none of them): `--data /home/me/data/fra.txt` becomes `--data
+    none of them): `--data /data/corpora/fra.txt` becomes `--data
     fra.txt`.
 
     Examples:
-    >>> scrub_paths("--data /tmp/x/fra.txt --output-dir /tmp/bn")
+    >>> scrub_paths("--data /data/corpora/fra.txt --output-dir /scratch/bn")
     '--data fra.txt --output-dir bn'
     """
     return _MACHINE_PATH.sub(
