@@ -6,8 +6,9 @@
 The first run is the default recipe's: README.md shows it alone; the docs
 show every run given (the others as ablations) and the default run's
 training curves, drawn from its history.csv by
-`s2s_zoo.plotting.training_curves`. The comparison with the peer toolkit, which is only valid
-within one session, is `benchmarks/versus_peer.py`'s page.
+`s2s_zoo.plotting.training_curves`. The comparison with the peer toolkit,
+which is only valid within one session, is `benchmarks/versus_peer.py`'s
+page.
 
 Reads each run's metrics.json and writes docs/results/translation.json,
 docs/results/translation.md (the table the docs and README show) and copies

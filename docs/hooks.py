@@ -44,6 +44,7 @@ when one is defined instead of fetching it from a CDN.
 import argparse
 import fnmatch
 import glob
+import hashlib
 import importlib
 import inspect
 import json
@@ -51,6 +52,8 @@ import logging
 import os
 import posixpath
 import re
+import shutil
+import subprocess
 import sys
 import textwrap
 
@@ -61,6 +64,10 @@ log = logging.getLogger("mkdocs.hooks.s2s_zoo")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCS = os.path.join(ROOT, "docs")
 FIGURES = os.path.join(DOCS, "results", "figures")
+
+if ROOT not in sys.path:  # benchmarks/ is not installed with the package
+    sys.path.insert(0, ROOT)
+from benchmarks import figure_text  # noqa: E402
 
 DIRECTIVE = re.compile(r"^<!--\s*gen:(\w+)\s*(.*?)\s*-->\s*$", re.M)
 INCLUDE = re.compile(r'^--8<--\s+"(docs/[^"]+)"\s*$', re.M)
@@ -417,13 +424,9 @@ def _figures(args, page):
         )
     out = []
     records = _records(os.path.join(DOCS, parts[1])) if len(parts) > 1 else []
-    if ROOT not in sys.path:  # benchmarks/ is not installed with the package
-        sys.path.insert(0, ROOT)
-    from benchmarks.figure_text import describe
-
     for name in names:
         src = _relative(f"results/figures/{name}", page)
-        alt, caption = describe(name)
+        alt, caption = figure_text.describe(name)
         out.append(f"![{alt}]({src})\n")
         record = _record_for(name, records)
         if record:
@@ -594,8 +597,6 @@ PROVENANCE_MARK = "<!-- tutorial:provenance -->"
 
 
 def _tutorial_key(script):
-    import hashlib
-
     digest = hashlib.sha256()
     sources = [script, RUNNER] + sorted(
         glob.glob(os.path.join(ROOT, "s2s_zoo", "**", "*.py"), recursive=True)
@@ -609,8 +610,6 @@ def _tutorial_key(script):
 
 def run_tutorial(script):
     """The output folder of `script`, executing it unless cached."""
-    import subprocess
-
     stem = os.path.splitext(os.path.basename(script))[0]
     folder = os.path.join(TUTORIAL_CACHE, f"{stem}-{_tutorial_key(script)}")
     page = os.path.join(folder, "page.md")
@@ -618,8 +617,6 @@ def run_tutorial(script):
         return folder
     partial = folder + ".partial"
     if os.path.isdir(partial):
-        import shutil
-
         shutil.rmtree(partial)  # an interrupted run
     log.info("running tutorial %s", os.path.relpath(script, ROOT))
     env = {
@@ -643,8 +640,6 @@ def run_tutorial(script):
             f"tutorial {os.path.relpath(script, ROOT)} failed:\n"
             + result.stderr[-4000:]
         )
-    import shutil
-
     for stale in glob.glob(os.path.join(TUTORIAL_CACHE, f"{stem}-*")):
         if stale != partial:  # older keys and an older copy of this one
             shutil.rmtree(stale)

@@ -1,7 +1,9 @@
 """Test helpers shared by the test modules (keras.src.testing is private)."""
 
+import glob
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -51,3 +53,14 @@ def kill_when(command, progress, at_least, timeout=240):
     process.send_signal(signal.SIGKILL)
     process.wait()
     return progress()
+
+
+# CJK punctuation, Kana, Hangul and ideographs, full-width forms: the
+# characters the site's font subset must hold (the same ranges as
+# docs/vendor/fonts/build_subset.py and the unicode-range of extra.css).
+CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
+
+
+def html_files(site):
+    """Every built page of the site folder `site`, sorted."""
+    return sorted(glob.glob(os.path.join(site, "**", "*.html"), recursive=True))

@@ -20,6 +20,8 @@ import urllib.parse
 import pytest
 
 import s2s_zoo
+from tests.helpers import CJK
+from tests.helpers import html_files
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCS = os.path.join(ROOT, "docs")
@@ -27,10 +29,6 @@ RECIPES = sorted(glob.glob(os.path.join(ROOT, "recipes", "*.py")))
 # Written by the benchmarks from real runs, never by hand; the pages include
 # them and show a "pending" note until they exist.
 RESULTS = ["translation", "bottleneck", "aspect_sentiment", "sentence_pairs"]
-
-
-def _html_files(site):
-    return sorted(glob.glob(os.path.join(site, "**", "*.html"), recursive=True))
 
 
 class _Links(html.parser.HTMLParser):
@@ -104,7 +102,7 @@ def test_translation_cards_have_the_required_sections(site):
 
 
 def test_internal_links_and_anchors_resolve(site):
-    pages = {path: _parse(path) for path in _html_files(site)}
+    pages = {path: _parse(path) for path in html_files(site)}
     broken = []
     for path, parsed in pages.items():
         if os.path.basename(path) == "404.html":
@@ -270,8 +268,8 @@ TAG = re.compile(r"<[^>]+>")
 
 
 def _site_text(site):
-    """(page, line number, text without tags) of every built HTML page."""
-    for path in _html_files(site):
+    """(page, line number, line) of every built HTML page."""
+    for path in html_files(site):
         with open(path, encoding="utf-8") as f:
             for number, line in enumerate(f, 1):
                 yield os.path.relpath(path, site), number, line
@@ -291,7 +289,7 @@ def test_built_site_shows_no_machine_path_and_no_issue_number(site):
 
 def test_figures_have_alt_texts_that_are_not_file_names(site):
     bad = []
-    for path in _html_files(site):
+    for path in html_files(site):
         with open(path, encoding="utf-8") as f:
             page = f.read()
         for tag in re.findall(r"<img [^>]*>", page):
@@ -305,12 +303,11 @@ def test_figures_have_alt_texts_that_are_not_file_names(site):
 def test_the_shipped_font_has_every_chinese_character_of_the_site(site):
     from fontTools.ttLib import TTFont
 
-    cjk = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
     font = os.path.join(DOCS, "vendor", "fonts", "NotoSansSC-subset.woff2")
     cmap = TTFont(font).getBestCmap()
     shown = set()
     for _, _, line in _site_text(site):
-        shown.update(cjk.findall(line))
+        shown.update(CJK.findall(line))
     assert len(shown) > 20  # the flagship pair's Chinese is on the site
     missing = sorted(c for c in shown if ord(c) not in cmap)
     assert not missing, (
@@ -342,19 +339,24 @@ def test_tutorials_are_built_from_their_runs(site):
     assert "AT-LSTM, literal    50.0 % of 300 aspects" in aspect
 
 
-def test_a_failing_tutorial_cell_names_its_script_and_line(tmp_path):
-    script = tmp_path / "broken.py"
-    script.write_text("# %% [markdown]\n# # Broken\n\n# %%\nx = 1\n1 / 0\n")
-    result = subprocess.run(
+def _run_tutorial_runner(script, output_dir):
+    return subprocess.run(
         [
             sys.executable,
             os.path.join(DOCS, "tutorial_runner.py"),
             str(script),
-            str(tmp_path / "out"),
+            str(output_dir),
         ],
         capture_output=True,
         text=True,
+        env={**os.environ, "MPLBACKEND": "Agg"},
     )
+
+
+def test_a_failing_tutorial_cell_names_its_script_and_line(tmp_path):
+    script = tmp_path / "broken.py"
+    script.write_text("# %% [markdown]\n# # Broken\n\n# %%\nx = 1\n1 / 0\n")
+    result = _run_tutorial_runner(script, tmp_path / "out")
     assert result.returncode == 1
     assert f"{script}: the cell at line 5 failed:" in result.stderr
     assert f'File "{script}", line 6' in result.stderr
@@ -367,16 +369,6 @@ def test_a_tutorial_figure_needs_an_alt_text(tmp_path):
     script.write_text(
         "# %%\nimport matplotlib.pyplot as plt\nplt.plot([1, 2])\n"
     )
-    result = subprocess.run(
-        [
-            sys.executable,
-            os.path.join(DOCS, "tutorial_runner.py"),
-            str(script),
-            str(tmp_path / "out"),
-        ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "MPLBACKEND": "Agg"},
-    )
+    result = _run_tutorial_runner(script, tmp_path / "out")
     assert result.returncode == 1
     assert "a figure has no alt text" in result.stderr

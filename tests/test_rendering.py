@@ -16,10 +16,12 @@ screenshots` also writes full-page screenshots of four pages to DIR.
 """
 
 import os
-import re
 import shutil
 
 import pytest
+
+from tests.helpers import CJK
+from tests.helpers import html_files
 
 sync_api = pytest.importorskip(
     "playwright.sync_api",
@@ -46,7 +48,6 @@ FLAGS = [
     "--disable-sync",
     "--disable-default-apps",
 ]
-CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
 LOCAL = ("file:", "data:", "blob:", "about:")
 SCREENSHOTS = {
     "home": "index.html",
@@ -68,9 +69,8 @@ RENDERED = """() => {
 PAGE_FACTS = """async () => {
   await document.fonts.ready;
   const wide = [];
+  const box = document.querySelector('.md-content__inner');
   for (const table of document.querySelectorAll('.md-content table')) {
-    const column = table.closest('.md-typeset__table') || table.parentElement;
-    const box = document.querySelector('.md-content__inner');
     if (table.getBoundingClientRect().width > box.clientWidth + 1) {
       wide.push(table.rows[0] ? table.rows[0].innerText.slice(0, 80) : '');
     }
@@ -105,14 +105,17 @@ def pages(site, browser):
         offline=True, viewport={"width": 1280, "height": 900}
     )
     leaks = []
-    context.on(
-        "request",
-        lambda request: None
-        if request.url.startswith(LOCAL)
-        else leaks.append(request.url),
-    )
+
+    def record_leak(request):
+        if not request.url.startswith(LOCAL):
+            leaks.append(request.url)
+
+    context.on("request", record_leak)
     facts = {}
-    for path in _built_pages(site):
+    for path in html_files(site):
+        path = os.path.relpath(path, site)
+        if path == "404.html":  # site-absolute links: made to be served
+            continue
         page = context.new_page()
         page.goto("file://" + os.path.join(site, path))
         page.wait_for_function(RENDERED, timeout=30_000)
@@ -125,16 +128,6 @@ def pages(site, browser):
     context.close()
     assert not leaks, f"pages requested the network: {sorted(set(leaks))}"
     return facts
-
-
-def _built_pages(site):
-    out = []
-    for folder, _, names in os.walk(site):
-        for name in names:
-            path = os.path.relpath(os.path.join(folder, name), site)
-            if name.endswith(".html") and name != "404.html":
-                out.append(path)
-    return sorted(out)
 
 
 def _mermaid_diagrams(context, page):
