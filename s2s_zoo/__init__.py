@@ -1,26 +1,37 @@
 """s2s_zoo: the classic sequence models that taught the field why attention
-matters, as Keras 3 models you can build by name, train, study and serve."""
+matters, as Keras 3 models you can build by name, train, study and serve.
 
-from s2s_zoo import decoding
-from s2s_zoo import layers
-from s2s_zoo import models
-from s2s_zoo import training
-from s2s_zoo.registry import build
-from s2s_zoo.registry import describe
-from s2s_zoo.registry import list_models
-from s2s_zoo.registry import model_names
-from s2s_zoo.registry import register
+Importing the package imports nothing heavy: Keras is first imported with
+the first model, layer or task used, so `KERAS_BACKEND` (or the
+`s2s-zoo --backend` flag) can still choose the backend after
+`import s2s_zoo`.
+"""
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
+_SUBMODULES = ("decoding", "layers", "models", "training")
+_REGISTRY_FUNCTIONS = (
     "build",
-    "decoding",
     "describe",
-    "layers",
     "list_models",
     "model_names",
-    "models",
     "register",
-    "training",
-]
+)
+
+__all__ = sorted(_SUBMODULES + _REGISTRY_FUNCTIONS)
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"s2s_zoo.{name}")
+    if name in _REGISTRY_FUNCTIONS:
+        from s2s_zoo import registry
+
+        return getattr(registry, name)
+    raise AttributeError(f"module 's2s_zoo' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -146,12 +146,14 @@ def beam_search(
 
     def gather_beams(x, beam_index):
         # x: (n, ...) -> per sentence, take rows `beam_index` (batch, k).
-        x = ops.reshape(x, (-1, k) + tuple(ops.shape(x)[1:]))
+        # Explicit sizes, not -1: a (n, max_length, 0) attention buffer (a
+        # model without attention) leaves -1 undefined, which JAX refuses.
+        x = ops.reshape(x, (batch_size, k) + tuple(ops.shape(x)[1:]))
         index = beam_index
         for _ in range(len(x.shape) - 2):
             index = ops.expand_dims(index, -1)
         x = ops.take_along_axis(x, index, axis=1)
-        return ops.reshape(x, (-1,) + tuple(ops.shape(x)[2:]))
+        return ops.reshape(x, (n,) + tuple(ops.shape(x)[2:]))
 
     def cond(step, tokens, state, log_probs, finished, lengths, *buffers):
         return ops.logical_not(ops.all(finished))

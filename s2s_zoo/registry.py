@@ -156,7 +156,15 @@ def register(
     return wrap
 
 
+def _builtin():
+    # The package's own models register when their modules are imported;
+    # that imports Keras, so it waits until the registry is first read
+    # (`import s2s_zoo` must not fix the Keras backend).
+    import s2s_zoo.models  # noqa: F401
+
+
 def _lookup(name):
+    _builtin()
     if name in _REGISTRY:
         return _REGISTRY[name]
     known = sorted(_REGISTRY)
@@ -327,6 +335,7 @@ def list_models(task=None, family=None):
     Returns:
         A list of `ModelInfo` (name, family, task, paper, defaults).
     """
+    _builtin()
     return [
         info
         for name, info in sorted(_REGISTRY.items())

@@ -9,6 +9,28 @@ import subprocess
 import time
 
 import keras
+import numpy as np
+
+
+def gradient(loss_fn, x):
+    """d loss_fn(x) / dx as a NumPy array, on whichever backend runs."""
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        return np.asarray(jax.grad(lambda v: loss_fn(v))(np.asarray(x)))
+    if backend == "torch":
+        import torch
+
+        v = torch.tensor(np.asarray(x), requires_grad=True)
+        loss_fn(v).backward()
+        return v.grad.numpy()
+    import tensorflow as tf
+
+    v = tf.Variable(np.asarray(x))
+    with tf.GradientTape() as tape:
+        loss = loss_fn(v)
+    return tape.gradient(loss, v).numpy()
 
 
 def assert_config_round_trip(layer_or_model):

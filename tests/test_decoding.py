@@ -1,8 +1,8 @@
 """Greedy and beam search driven by hand-written probability tables."""
 
+import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 from keras import ops
 
 from s2s_zoo import decoding
@@ -138,7 +138,13 @@ def test_batch_of_sentences_is_independent():
         np.testing.assert_allclose(three.scores[k], one.scores[0], rtol=1e-6)
 
 
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="tf.function traces TensorFlow ops; the SavedModel export path",
+)
 def test_beam_search_traces_in_tf_function():
+    import tensorflow as tf
+
     step_fn = table_step(TABLE)
 
     @tf.function(
@@ -171,3 +177,32 @@ def test_beam_search_traces_in_tf_function():
 def test_generate_rejects_bad_beam_width():
     with pytest.raises(ValueError, match="beam_width must be >= 1; received 0"):
         decoding.generate(None, None, None, beam_width=0)
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="JAX only")
+def test_beam_search_compiles_under_jax_jit():
+    # What `fit`/`predict` do on JAX: the loop becomes one lax.while_loop.
+    import jax
+
+    step_fn = table_step(TABLE)
+
+    @jax.jit
+    def search(state):
+        out = decoding.beam_search(
+            step_fn,
+            state,
+            {},
+            batch_size=2,
+            start_token_id=START,
+            end_token_id=END,
+            max_length=3,
+            source_length=3,
+            beam_width=2,
+            suppressed_token_ids=(PAD, START),
+        )
+        return out.token_ids, out.scores
+
+    tokens, scores = search(np.zeros((2,), "int32"))
+    eager = run(step_fn, 2, 3, batch_size=2)
+    np.testing.assert_array_equal(tokens, eager.token_ids)
+    np.testing.assert_allclose(scores, eager.scores, rtol=1e-6)

@@ -61,13 +61,12 @@ class BoundedStandardization(keras.layers.BatchNormalization):
                 ops.maximum(self.feature_max, ops.max(flat, axis=0))
             )
         else:
-            seen = self.feature_min <= self.feature_max
-            low = ops.cast(
-                ops.where(seen, self.feature_min, -3e38), inputs.dtype
-            )
-            high = ops.cast(
-                ops.where(seen, self.feature_max, 3e38), inputs.dtype
-            )
+            # `.value`: JAX refuses a Keras variable inside `where`.
+            feature_min = self.feature_min.value
+            feature_max = self.feature_max.value
+            seen = feature_min <= feature_max
+            low = ops.cast(ops.where(seen, feature_min, -3e38), inputs.dtype)
+            high = ops.cast(ops.where(seen, feature_max, 3e38), inputs.dtype)
             inputs = ops.clip(inputs, low, high)
         return super().call(inputs, training=training, mask=mask)
 
