@@ -10,14 +10,18 @@ its type, default and help; booleans also take a `--no-` form. Model
 hyperparameters go through `--set KEY=VALUE`, read by the type the
 registry declares for `KEY` (`--set attention_score=dot`,
 `--set hidden_dim=512`); an unknown key fails with the valid ones.
+
+`--backend {tensorflow,jax,torch}` picks the Keras backend (the same as
+setting `KERAS_BACKEND`); it is read before Keras is imported.
 """
 
 import argparse
 import dataclasses
+import os
 import sys
 import typing
 
-from s2s_zoo import tasks
+BACKENDS = ("tensorflow", "jax", "torch")
 
 COMMANDS = {
     "translate": "translation",
@@ -94,8 +98,46 @@ def add_config_arguments(parser, config_class):
             )
 
 
+def _backend_flag(parser):
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=None,
+        help="Keras backend; default: $KERAS_BACKEND, else tensorflow. "
+        "A run trained on any backend exports the same SavedModel.",
+    )
+
+
+def use_backend(argv):
+    """Sets `KERAS_BACKEND` from a `--backend` flag in `argv`, before Keras
+    is imported; returns the backend that will run.
+
+    Raises:
+        SystemExit: If Keras was already imported with another backend.
+    """
+    pre = argparse.ArgumentParser(add_help=False)
+    _backend_flag(pre)
+    known, _ = pre.parse_known_args(argv)
+    if known.backend:
+        if "keras" in sys.modules:
+            import keras
+
+            running = keras.backend.backend()
+            if running != known.backend:
+                raise SystemExit(
+                    f"s2s-zoo: error: --backend {known.backend}, but Keras "
+                    f"was already imported with the {running} backend in "
+                    "this process; start a new one (or set KERAS_BACKEND "
+                    "before importing Keras)."
+                )
+        os.environ["KERAS_BACKEND"] = known.backend
+    return os.environ.get("KERAS_BACKEND", "tensorflow")
+
+
 def parser():
     """The `s2s-zoo` argument parser, with one subcommand per task."""
+    from s2s_zoo import tasks
+
     root = argparse.ArgumentParser(
         prog="s2s-zoo",
         description="Train, evaluate and export the s2s_zoo models.",
@@ -109,6 +151,7 @@ def parser():
             description=module.__doc__.split("\n\n")[0],
             formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         )
+        _backend_flag(sub)
         add_config_arguments(sub, module.Config)
     return root
 
@@ -142,6 +185,9 @@ def config_from_args(module, namespace):
 def main(argv=None):
     """Runs `s2s-zoo ARGV`; returns 0 on success."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    use_backend(argv)
+    from s2s_zoo import tasks
+
     arguments = parser().parse_args(argv)
     module = tasks.get(COMMANDS[arguments.command])
     try:

@@ -12,11 +12,14 @@ moved aside and removed only after the new one is in place).
 """
 
 import contextlib
+import functools
 import os
 import shutil
 import tempfile
 import time
 
+import keras
+import numpy as np
 import tensorflow as tf
 
 from s2s_zoo.data import aspect_text
@@ -130,6 +133,24 @@ def save_keras(model, path):
         model.save(tmp)
 
 
+def prepare_source(text, tokenizer, max_source_length):
+    """Strings to the source ids a translator reads (TensorFlow ops).
+
+    Returns `(source_ids, truncated)`: int `(batch, T)` ids, 0-padded and
+    cut to `max_source_length`, with at least one position (an all-empty
+    batch tokenizes to `(batch, 0)`); and a boolean per string, True where
+    the text or its tokens were cut.
+    """
+    text, cut = bound_text(text, max_source_length)
+    tokens = tokenizer.tokenize(text)
+    truncated = cut | (tokens.row_lengths() > max_source_length)
+    source = tokens[:, :max_source_length].to_tensor(default_value=0)
+    source = tf.pad(
+        source, [[0, 0], [0, tf.maximum(1 - tf.shape(source)[1], 0)]]
+    )
+    return source, truncated
+
+
 class Translator(tf.Module):
     """Raw strings in, translations out: tokenize, beam search, detokenize.
 
@@ -179,14 +200,8 @@ class Translator(tf.Module):
         input_signature=[tf.TensorSpec([None], tf.string, name="text")]
     )
     def translate(self, text):
-        text, cut = bound_text(text, self.max_source_length)
-        tokens = self._source.tokenize(text)
-        truncated = cut | (tokens.row_lengths() > self.max_source_length)
-        source = tokens[:, : self.max_source_length]
-        source = source.to_tensor(default_value=0)
-        # An all-empty batch tokenizes to (batch, 0): give it one position.
-        source = tf.pad(
-            source, [[0, 0], [0, tf.maximum(1 - tf.shape(source)[1], 0)]]
+        source, truncated = prepare_source(
+            text, self._source, self.max_source_length
         )
         max_length = tf.minimum(
             2 * tf.shape(source)[1] + 10, self.max_output_length
@@ -210,6 +225,88 @@ class Translator(tf.Module):
             # True where the input was longer than the model reads.
             "truncated": truncated,
         }
+
+
+class EagerTranslator:
+    """`Translator` for the JAX and PyTorch backends: the same inputs, the
+    same outputs (TensorFlow tensors), the model run by its own backend.
+
+    The string work (UTF-8 repair, cutting, tokenizing, detokenizing) runs
+    as TensorFlow ops, traced once; only the search runs on the backend.
+    On JAX it is compiled by `backend_function`, once per batch shape. A
+    SavedModel needs TensorFlow ops throughout, so a model trained on
+    another backend is exported by reloading its `.keras` file under
+    TensorFlow (`s2s_zoo.tasks.common.export_through_tensorflow`).
+
+    Args: those of `Translator`.
+    """
+
+    def __init__(
+        self,
+        model,
+        source_tokenizer,
+        target_tokenizer,
+        beam_width=5,
+        length_penalty=1.0,
+        max_source_length=100,
+        max_output_length=100,
+    ):
+        self.model = model
+        self._source = source_tokenizer
+        self._target = target_tokenizer
+        self.beam_width = beam_width
+        self.length_penalty = length_penalty
+        self.max_source_length = max_source_length
+        self.max_output_length = max_output_length
+        self._search = backend_function(
+            model,
+            lambda source, max_length: model.generate(
+                source,
+                max_length=max_length,
+                beam_width=beam_width,
+                length_penalty=length_penalty,
+            ),
+            static_argnums=(1,),
+        )
+
+    @tf.function(
+        input_signature=[tf.TensorSpec([None], tf.string, name="text")]
+    )
+    def _prepare(self, text):
+        return prepare_source(text, self._source, self.max_source_length)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32)])
+    def _detokenize(self, token_ids):
+        return self._target.detokenize(token_ids)
+
+    def translate(self, text):
+        source, truncated = self._prepare(tf.convert_to_tensor(text))
+        source = source.numpy().astype("int32")
+        max_length = min(2 * source.shape[1] + 10, self.max_output_length)
+        token_ids, scores, _, attention = (
+            np.asarray(x) for x in self._search(source, max_length)
+        )
+        best_ids = token_ids[:, 0]
+        return {
+            "translation": self._detokenize(tf.constant(best_ids)),
+            "score": tf.constant(scores[:, 0]),
+            "attention": tf.constant(attention[:, 0].astype("float32")),
+            "token_ids": tf.constant(best_ids),
+            "source_ids": tf.constant(source),
+            "truncated": truncated,
+        }
+
+
+def make_translator(model, source_tokenizer, target_tokenizer, **kwargs):
+    """The translator for the running Keras backend: the in-graph
+    `Translator` on TensorFlow, an `EagerTranslator` elsewhere. Keyword
+    arguments go to either."""
+    cls = (
+        Translator
+        if keras.backend.backend() == "tensorflow"
+        else (EagerTranslator)
+    )
+    return cls(model, source_tokenizer, target_tokenizer, **kwargs)
 
 
 def translate_corpus(translator, sources, batch_size=64):
@@ -326,6 +423,11 @@ class AspectSentimentModule(tf.Module):
         ]
     )
     def serving_default(self, sentence, aspect):
+        inputs, truncated = self._prepare(sentence, aspect)
+        logits, attention = self.model.call_with_attention(inputs)
+        return self._finish(logits, attention, truncated)
+
+    def _prepare(self, sentence, aspect):
         sentence, cut, aspect, aspect_cut = bound_pair(
             sentence,
             aspect,
@@ -344,9 +446,10 @@ class AspectSentimentModule(tf.Module):
         aspect_token_ids = aspect_text.encode(
             aspect_words, self.aspect_table, self.max_aspect_length
         )
-        logits, attention = self.model.call_with_attention(
-            {"token_ids": token_ids, "aspect_token_ids": aspect_token_ids}
-        )
+        inputs = {"token_ids": token_ids, "aspect_token_ids": aspect_token_ids}
+        return inputs, truncated
+
+    def _finish(self, logits, attention, truncated):
         probabilities = tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)
         label = tf.gather(self.label_names, tf.argmax(probabilities, -1))
         return {
@@ -355,6 +458,16 @@ class AspectSentimentModule(tf.Module):
             "attention": tf.cast(attention, tf.float32),
             "truncated": truncated,
         }
+
+    def serve(self, sentence, aspect):
+        """`serving_default` on any Keras backend (see `BackendServing`)."""
+        if keras.backend.backend() == "tensorflow":
+            return self.serving_default(sentence, aspect)
+        return self._backend.serve(sentence, aspect)
+
+    @functools.cached_property
+    def _backend(self):
+        return BackendServing(self, self.model.call_with_attention)
 
 
 class SentencePairModule(tf.Module):
@@ -394,6 +507,10 @@ class SentencePairModule(tf.Module):
         ]
     )
     def serving_default(self, sentence1, sentence2):
+        inputs, truncated = self._prepare(sentence1, sentence2)
+        return self._finish(self.model(inputs, training=False), truncated)
+
+    def _prepare(self, sentence1, sentence2):
         sentence1, cut_1, sentence2, cut_2 = bound_pair(
             sentence1,
             sentence2,
@@ -403,8 +520,10 @@ class SentencePairModule(tf.Module):
         ids_1, long_1 = self.tokenizer.encode(sentence1, self.length_1)
         ids_2, long_2 = self.tokenizer.encode(sentence2, self.length_2)
         inputs = {"token_ids_1": ids_1, "token_ids_2": ids_2}
-        truncated = cut_1 | cut_2 | long_1 | long_2
-        logits = tf.cast(self.model(inputs, training=False), tf.float32)
+        return inputs, cut_1 | cut_2 | long_1 | long_2
+
+    def _finish(self, logits, truncated):
+        logits = tf.cast(logits, tf.float32)
         if not self.three_way:
             return {"score": tf.sigmoid(logits), "truncated": truncated}
         probabilities = tf.nn.softmax(logits, axis=-1)
@@ -414,3 +533,66 @@ class SentencePairModule(tf.Module):
             "label": tf.gather(self.label_names, tf.argmax(logits, axis=-1)),
             "truncated": truncated,
         }
+
+    def serve(self, sentence1, sentence2):
+        """`serving_default` on any Keras backend (see `BackendServing`)."""
+        if keras.backend.backend() == "tensorflow":
+            return self.serving_default(sentence1, sentence2)
+        return self._backend.serve(sentence1, sentence2)
+
+    @functools.cached_property
+    def _backend(self):
+        return BackendServing(
+            self, lambda inputs: (self.model(inputs, training=False),)
+        )
+
+
+class BackendServing:
+    """A serving module's `serving_default` on the running Keras backend.
+
+    On TensorFlow it is `serving_default` itself, one graph. Elsewhere the
+    module's string work (`_prepare`, `_finish`) still runs as TensorFlow
+    ops, traced once, and only `model_fn(inputs) -> tuple of outputs`
+    runs on the backend (compiled with `jax.jit` on JAX, see
+    `backend_function`); the outputs are the same TensorFlow tensors.
+    """
+
+    def __init__(self, module, model_fn):
+        self.module = module
+        self.model_fn = backend_function(module.model, model_fn)
+        self.prepare = tf.function(module._prepare)
+
+    def serve(self, *text):
+        inputs, truncated = self.prepare(*text)
+        inputs = {k: v.numpy() for k, v in inputs.items()}
+        outputs = [tf.constant(np.asarray(x)) for x in self.model_fn(inputs)]
+        return self.module._finish(*outputs, truncated)
+
+
+def backend_function(model, fn, static_argnums=()):
+    """`fn(*args)`, which calls `model`, compiled for the running backend.
+
+    On JAX it is `jax.jit`-compiled with the model's weights passed in as
+    arguments at each call (so a model still being trained is read as it
+    is now, and the weights are not folded into the program as
+    constants); `static_argnums` are Python values the program depends on
+    (a maximum length). On other backends it is `fn` itself.
+    """
+    if keras.backend.backend() != "jax":
+        return fn
+    import jax
+
+    variables = list(model.variables)
+
+    def stateless(values, *args):
+        with keras.StatelessScope(state_mapping=list(zip(variables, values))):
+            return tuple(fn(*args))
+
+    compiled = jax.jit(
+        stateless, static_argnums=tuple(1 + i for i in static_argnums)
+    )
+
+    def call(*args):
+        return compiled([v.value for v in variables], *args)
+
+    return call

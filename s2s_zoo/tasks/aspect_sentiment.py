@@ -372,7 +372,7 @@ class AspectSentimentRun:
         labels, probabilities, attention, tokens = [], [], [], []
         for offset in range(0, len(sentences), batch_size):
             batch = slice(offset, offset + batch_size)
-            out = self.module.serving_default(
+            out = self.module.serve(
                 tf.constant(sentences[batch], tf.string),
                 tf.constant(aspects[batch], tf.string),
             )
@@ -410,6 +410,8 @@ class AspectSentimentRun:
         """Writes the string-in SavedModel (default `<output_dir>/
         saved_model`) atomically; returns the path."""
         path = path or os.path.join(self.config.output_dir, "saved_model")
+        if not common.on_tensorflow():
+            return common.export_through_tensorflow(self, path)
         export_lib.export_module(self.module, path)
         return path
 

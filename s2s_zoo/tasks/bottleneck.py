@@ -298,7 +298,7 @@ def run(config=None, **overrides):
             shuffle=False,
             verbose=2,
         )
-        translator = export_lib.Translator(
+        translator = export_lib.make_translator(
             model,
             source_tok,
             target_tok,

@@ -195,3 +195,52 @@ def data_path(*parts):
     """
     root = os.environ.get(DATA_DIR_VARIABLE)
     return os.path.join(root, *parts) if root else None
+
+
+def export_through_tensorflow(run, path, timeout=1800):
+    """Exports `run`'s SavedModel from a child process on TensorFlow.
+
+    A SavedModel is a TensorFlow graph, so a run trained on JAX or PyTorch
+    is saved (backend-neutral `.keras`, tokenizers, `run.json`) to a
+    temporary folder beside `path`, reloaded there by a Python process with
+    `KERAS_BACKEND=tensorflow`, and exported by it: the same SavedModel as a
+    run trained on TensorFlow. Returns the path.
+
+    Raises:
+        RuntimeError: If the child fails; its error output is included.
+    """
+    import subprocess
+    import sys
+    import tempfile
+
+    path = os.path.abspath(path)
+    parent = os.path.dirname(path)
+    os.makedirs(parent, exist_ok=True)
+    code = (
+        "import sys\n"
+        "from s2s_zoo import tasks\n"
+        "tasks.load(sys.argv[1]).export(sys.argv[2])\n"
+    )
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
+    with tempfile.TemporaryDirectory(prefix=".export.", dir=parent) as tmp:
+        run.save(tmp)
+        done = subprocess.run(
+            [sys.executable, "-c", code, tmp, path],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"Exporting {path!r} through TensorFlow failed (exit "
+            f"{done.returncode}):\n{done.stderr[-3000:]}"
+        )
+    return path
+
+
+def on_tensorflow():
+    """Whether Keras runs on TensorFlow (a SavedModel can be written here)."""
+    import keras
+
+    return keras.backend.backend() == "tensorflow"

@@ -553,7 +553,7 @@ class SentencePairRun:
         scores, labels, probabilities = [], [], []
         for offset in range(0, len(first), batch_size):
             batch = slice(offset, offset + batch_size)
-            out = self.module.serving_default(
+            out = self.module.serve(
                 tf.constant(first[batch], tf.string),
                 tf.constant(second[batch], tf.string),
             )
@@ -573,6 +573,8 @@ class SentencePairRun:
         """Writes the string-in SavedModel (default `<output_dir>/
         saved_model`) atomically; returns the path."""
         path = path or os.path.join(self.config.output_dir, "saved_model")
+        if not common.on_tensorflow():
+            return common.export_through_tensorflow(self, path)
         export_lib.export_module(self.module, path)
         return path
 

@@ -1,0 +1,71 @@
+"""A translator trained on JAX exports the SavedModel a TensorFlow run
+does, and it translates as the JAX model's own `generate` does."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytest.importorskip("jax")
+
+CHILD = r"""
+import json, sys
+import numpy as np
+import tensorflow as tf
+import tensorflow_text  # noqa: F401  (registers the SavedModel's text ops)
+import keras
+from s2s_zoo.tasks import translation
+
+data, output_dir = sys.argv[1:3]
+run = translation.train(
+    data=[data], source_lang="zh", preset="tiny", epochs=1, max_minutes=0,
+    batch_size=32, beam_width=2, select_on="loss", output_dir=output_dir,
+    export=True, max_train_pairs=250,
+)
+sources = [s for s, _ in translation.test_pairs(run.config)]
+sources = sorted(set(sources))[:8] + ["我喜欢中国美食", ""]
+mine = run.translate(sources)
+ids = run.translator().translate(tf.constant(sources))["source_ids"].numpy()
+direct = run.model.generate(ids, max_length=2 * ids.shape[1] + 10,
+                            beam_width=2, length_penalty=1.0)
+served = tf.saved_model.load(output_dir + "/saved_model")
+out = served.signatures["serving_default"](text=tf.constant(sources))
+print(json.dumps({
+    "backend": keras.backend.backend(),
+    "mine": mine.translations,
+    "mine_scores": mine.scores,
+    "direct_scores": np.asarray(direct.scores)[:, 0].tolist(),
+    "served": [t.decode() for t in out["translation"].numpy()],
+    "served_scores": out["score"].numpy().tolist(),
+}))
+"""
+
+
+def test_a_jax_run_exports_the_same_translator(tmp_path):
+    data = tmp_path / "pairs.tsv"
+    bundled = os.path.join(ROOT, "s2s_zoo", "datasets", "tatoeba", "cmn.txt")
+    with open(bundled, encoding="utf-8") as f:
+        data.write_text("".join(f.readlines()[:300]), encoding="utf-8")
+    env = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(data), str(tmp_path / "run")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["backend"] == "jax"
+    assert result["served"] == result["mine"]
+    assert result["served_scores"] == pytest.approx(
+        result["mine_scores"], abs=1e-4
+    )
+    assert result["mine_scores"] == pytest.approx(
+        result["direct_scores"], abs=1e-6
+    )
