@@ -8,6 +8,8 @@ import time
 import keras
 from keras import ops
 
+from s2s_zoo import distributed
+
 
 class TimeBudget(keras.callbacks.Callback):
     """Stops training once `max_minutes` of training time are spent.
@@ -51,7 +53,10 @@ class TimeBudget(keras.callbacks.Callback):
         self._start = self.clock()
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.max_seconds is not None and self._elapsed() >= self.max_seconds:
+        if self.max_seconds is None:
+            return
+        # In a job of several processes, process 0's clock decides for all.
+        if distributed.agree(self._elapsed() >= self.max_seconds):
             self.stopped_early = True
             self.model.stop_training = True
 
@@ -702,7 +707,9 @@ class SmoothedTokenCrossentropy(keras.losses.Loss):
         loss = ops.categorical_crossentropy(target, logits, from_logits=True)
         mask = ops.cast(ops.not_equal(y_true, self.padding_id), "float32")
         # A scalar: the reduction's mean over it leaves it unchanged.
-        return ops.sum(loss * mask) / ops.maximum(ops.sum(mask), 1.0)
+        return ops.sum(loss * mask) / ops.maximum(
+            _tokens_per_replica(mask), 1.0
+        )
 
     def get_config(self):
         return {
@@ -710,6 +717,29 @@ class SmoothedTokenCrossentropy(keras.losses.Loss):
             "label_smoothing": self.label_smoothing,
             "padding_id": self.padding_id,
         }
+
+
+def _tokens_per_replica(mask):
+    """Non-padding tokens of the batch; under a TensorFlow distribution
+    strategy, those of the global batch divided by the replicas.
+
+    Keras averages the replicas' losses, so a per-replica mean over each
+    replica's own tokens would weigh a token of a short slice more than
+    one of a long slice; dividing each replica's sum by the global count
+    over replicas makes the average the global per-token mean, as on one
+    device. (On JAX, `DataParallel` computes over the global batch and
+    needs nothing.)
+    """
+    count = ops.sum(mask)
+    if keras.backend.backend() != "tensorflow":
+        return count
+    import tensorflow as tf
+
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return count
+    total = context.all_reduce(tf.distribute.ReduceOp.SUM, count)
+    return total / context.num_replicas_in_sync
 
 
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")

@@ -26,6 +26,7 @@ From strings to a trained, evaluated, saved translator in a notebook:
 model, its two tokenizers and the config and takes raw strings.
 """
 
+import contextlib
 import dataclasses
 import functools
 import os
@@ -37,6 +38,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from s2s_zoo import distributed
 from s2s_zoo import export as export_lib
 from s2s_zoo import registry
 from s2s_zoo import training
@@ -156,6 +158,24 @@ class Config:
     export: bool = option(
         True, "write model.keras's SavedModel and the attention figures"
     )
+    distribute: str = option(
+        "none",
+        "data parallelism: data_parallel (keras.distribution on JAX, all "
+        "devices of all processes) or mirrored (TensorFlow's "
+        "MirroredStrategy, the devices of one machine); see Scaling out",
+        choices=distributed.STRATEGIES,
+    )
+    coordinator_address: typing.Optional[str] = option(
+        None,
+        "host:port of process 0 of a multi-process job (default "
+        "$KERAS_DISTRIBUTION_JOB_ADDRESSES)",
+    )
+    num_processes: typing.Optional[int] = option(
+        None, "processes of the job (default $KERAS_DISTRIBUTION_NUM_PROCESSES)"
+    )
+    process_id: typing.Optional[int] = option(
+        None, "this process, from 0 (default $KERAS_DISTRIBUTION_PROCESS_ID)"
+    )
 
 
 # === Data ===
@@ -273,15 +293,16 @@ def prepare(config, pairs=None):
             or text.default_tokenizer_kind(config.target_lang),
             config.target_vocabulary_size,
         )
-        source.save(vocabulary, "source")
-        target.save(vocabulary, "target")
+        if distributed.current().is_chief:
+            source.save(vocabulary, "source")
+            target.save(vocabulary, "target")
     train_ids = text.encode_pairs(
         train_pairs, source, target, config.max_length
     )
     dev_ids = text.encode_pairs(
         splits["dev"], source, target, config.max_length
     )
-    train_epochs = functools.partial(
+    make_train = functools.partial(
         text.make_dataset,
         *train_ids,
         config.batch_size,
@@ -290,12 +311,19 @@ def prepare(config, pairs=None):
         bucket_width=config.bucket_width,
         max_length=config.max_length,
     )
+
+    def train_epochs(**kwargs):
+        # Several processes: each keeps its rows of every global batch.
+        return distributed.shard_dataset(make_train(**kwargs))
+
     train = train_epochs()
-    dev = text.make_dataset(
-        *dev_ids,
-        config.batch_size,
-        bucket_width=config.bucket_width,
-        max_length=config.max_length,
+    dev = distributed.shard_dataset(
+        text.make_dataset(
+            *dev_ids,
+            config.batch_size,
+            bucket_width=config.bucket_width,
+            max_length=config.max_length,
+        )
     )
     return Data(
         splits=splits,
@@ -335,16 +363,20 @@ def build(config, data):
     CPU recipe (docs/results/translation.md); the paper's own optimizer is
     what `model.compile()` with no arguments gives.
     """
-    model = registry.build(
-        config.model,
-        **model_config(config, data.source_tokenizer, data.target_tokenizer),
-    )
-    model.compile(
-        optimizer=keras.optimizers.Adam(
-            config.learning_rate, global_clipnorm=1.0
-        ),
-        loss=training.masked_loss(config.label_smoothing),
-    )
+    # Under MirroredStrategy, the weights are created as mirrored ones.
+    with distributed.current().scope():
+        model = registry.build(
+            config.model,
+            **model_config(
+                config, data.source_tokenizer, data.target_tokenizer
+            ),
+        )
+        model.compile(
+            optimizer=keras.optimizers.Adam(
+                config.learning_rate, global_clipnorm=1.0
+            ),
+            loss=training.masked_loss(config.label_smoothing),
+        )
     return model
 
 
@@ -409,7 +441,7 @@ def callbacks(config, model, data, clock=time.perf_counter, resume_epoch=0):
         sources, references = text.group_references(data.splits["dev"])
         result.append(
             training.DevBleu(
-                export_lib.Translator(
+                export_lib.make_translator(
                     model,
                     data.source_tokenizer,
                     data.target_tokenizer,
@@ -470,6 +502,23 @@ def callbacks(config, model, data, clock=time.perf_counter, resume_epoch=0):
     return result, budget, throughput, keep_best
 
 
+def _start_or_resume(config):
+    """True to resume; a fresh run must not pick up an earlier run's
+    checkpoint or clock (see `training.start_or_resume`)."""
+    return training.start_or_resume(
+        _path(config, "backup"),
+        [
+            [
+                _path(config, "best.weights.h5"),
+                _path(config, "best.weights.h5.json"),
+            ],
+            [_path(config, "train_state.json")],
+            [_path(config, "schedule_state.json")],
+        ],
+        config.resume,
+    )
+
+
 def fit(config, model, data, clock=time.perf_counter, extra_callbacks=()):
     """Trains `model` on `data`; returns a `FitResult`.
 
@@ -482,20 +531,15 @@ def fit(config, model, data, clock=time.perf_counter, extra_callbacks=()):
         extra_callbacks: Run first (tests use one to advance a fake clock).
     """
     os.makedirs(config.output_dir, exist_ok=True)
-    # A fresh run must not pick up an earlier run's checkpoint or clock.
-    fresh = not training.start_or_resume(
-        _path(config, "backup"),
-        [
-            [
-                _path(config, "best.weights.h5"),
-                _path(config, "best.weights.h5.json"),
-            ],
-            [_path(config, "train_state.json")],
-            [_path(config, "schedule_state.json")],
-        ],
-        config.resume,
-    )
+    fresh = not _start_or_resume(config)
     first_epoch = 0 if fresh else training.resume_epoch(_path(config, "backup"))
+    if distributed.agree(first_epoch) != first_epoch:
+        raise RuntimeError(
+            f"Process {distributed.current().process_id} would resume at "
+            f"epoch {first_epoch}, process 0 at "
+            f"{distributed.agree(first_epoch)}: the processes of a job "
+            "must read the same --output-dir."
+        )
     found, budget, throughput, keep_best = callbacks(
         config, model, data, clock, first_epoch
     )
@@ -594,7 +638,7 @@ class TranslationRun:
             else length_penalty,
         )
         if key not in self._translators:
-            self._translators[key] = export_lib.Translator(
+            self._translators[key] = export_lib.make_translator(
                 self.model,
                 self.source_tokenizer,
                 self.target_tokenizer,
@@ -773,6 +817,9 @@ def export(run, path=None):
     Returns the path.
     """
     path = path or os.path.join(run.config.output_dir, "saved_model")
+    if not common.on_tensorflow():
+        # Trained on JAX or PyTorch: reloaded under TensorFlow to export.
+        return common.export_through_tensorflow(run, path)
     export_lib.export_translator(
         path,
         run.model,
@@ -786,6 +833,40 @@ def export(run, path=None):
 
 
 # === Train ===
+
+
+# What a worker copies from process 0's output directory before training:
+# everything `fit` resumes from.
+_STATE = (
+    "vocabulary",
+    "backup",
+    "best.weights.h5",
+    "best.weights.h5.json",
+    "train_state.json",
+    "schedule_state.json",
+    "history.csv",
+)
+
+
+@contextlib.contextmanager
+def _worker_copy(config):
+    """A worker's config: the run in a private copy of process 0's state
+    (taken after process 0 settled what to resume from)."""
+    import shutil
+    import tempfile
+
+    private = tempfile.mkdtemp(prefix="s2s_zoo-worker-")
+    try:
+        for name in _STATE:
+            source = os.path.join(config.output_dir, name)
+            target = os.path.join(private, name)
+            if os.path.isdir(source):
+                shutil.copytree(source, target)
+            elif os.path.exists(source):
+                shutil.copy2(source, target)
+        yield common.replace(config, output_dir=private, export=False)
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
 
 
 def train(config=None, pairs=None, *, clock=time.perf_counter, **overrides):
@@ -803,6 +884,30 @@ def train(config=None, pairs=None, *, clock=time.perf_counter, **overrides):
         A `TranslationRun`; its `metrics` hold the test figures.
     """
     config = common.replace(config or Config(), **overrides)
+    setup = distributed.setup(
+        config.distribute,
+        config.coordinator_address,
+        config.num_processes,
+        config.process_id,
+    )
+    if not setup.multi_process:
+        return _train(config, pairs, clock)
+    # Only process 0 writes the run; the others work in a copy of its
+    # training state (the same checkpoint to resume from), taken once
+    # process 0 has settled it, before any other collective operation.
+    if setup.is_chief:
+        os.makedirs(config.output_dir, exist_ok=True)
+        _start_or_resume(config)
+    distributed.barrier("s2s_zoo translation state settled")
+    if setup.is_chief:
+        return _train(config, pairs, clock)
+    with _worker_copy(config) as worker_config:
+        run = _train(worker_config, pairs, clock)
+    run.config = config
+    return run
+
+
+def _train(config, pairs, clock):
     wall_start = time.perf_counter()
     precision = training.resolve_precision(config.precision)
     os.makedirs(config.output_dir, exist_ok=True)
@@ -885,6 +990,9 @@ def train(config=None, pairs=None, *, clock=time.perf_counter, **overrides):
     common.write_json(_path(config, "metrics.json"), run.metrics)
     with open(_path(config, "test_hypotheses.txt"), "w") as f:
         f.write("".join(h + "\n" for h in hypotheses))
+    # The workers wait here for process 0's files, so that every process
+    # of a job leaves together.
+    distributed.barrier("s2s_zoo translation done")
     print(
         f"test BLEU {results['bleu']:.2f} (lowercased "
         f"{results['bleu_lowercase']:.2f}), chrF {results['chrf']:.2f}; "
