@@ -11,6 +11,12 @@ it is repeated once per beam and never reordered.
 Everything is written with `keras.ops`, loops included, so both functions
 trace inside a `tf.function` and a SavedModel can carry them.
 
+Options beyond plain search, each off by default (so the default output
+is unchanged): the GNMT coverage penalty, n-gram blocking, a minimum and a
+maximum length relative to each source sentence, and (greedy only) top-k /
+top-p sampling with a seed. Each is applied to the step's log
+probabilities or scores inside the loop, so a SavedModel carries it.
+
 Why not `keras_hub.samplers.BeamSampler`: its loop keeps extending a beam
 after the end token and keeps adding that continuation's log-probability to
 the beam's score, it has no length penalty, it can only stop when every
@@ -35,7 +41,8 @@ class GenerationOutput(typing.NamedTuple):
             included, and every position after it holds the padding id.
         scores: float `(batch_size, beams)`, the sum of token log
             probabilities up to and including the end token, divided by the
-            length penalty (1 when `length_penalty=0`).
+            length penalty (1 when `length_penalty=0`), plus the coverage
+            penalty (0 when `coverage_penalty=0`).
         lengths: int32 `(batch_size, beams)`, tokens generated including the
             end token (`max_length` for a beam that never ended).
         attention: float `(batch_size, beams, max_length, source_length)`,
@@ -57,6 +64,172 @@ def length_penalty_factor(lengths, alpha):
     """
     lengths = ops.cast(lengths, "float32")
     return ops.power((5.0 + lengths) / 6.0, alpha)
+
+
+#: Log probability given to a token that a constraint forbids. Finite, so
+#: a beam with nothing allowed still has a defined (hopeless) score.
+BLOCKED = -1e9
+
+
+def coverage_penalty_term(coverage, source_mask, beta):
+    """GNMT coverage penalty (Wu et al. 2016, Eq. 14), added to the score:
+
+        cp(X; Y) = beta * sum_i log(min(sum_j p_ij, 1.0))
+
+    where `p_ij` is the attention on source word `i` at target step `j`.
+    It is 0 for a source word attended to in total at least once and
+    negative otherwise, so it favours hypotheses that cover the source.
+
+    Args:
+        coverage: float `(..., source_length)`, `sum_j p_ij` so far.
+        source_mask: bool, broadcastable to `coverage`; padding is skipped.
+        beta (float): Weight; 0 turns the penalty off.
+
+    A word never attended to (`sum_j p_ij = 0`, possible when weights
+    underflow) would give `log 0 = -inf`; the sum is clipped below at
+    1e-9, so such a word costs `beta * log(1e-9)`, about `-20.7 * beta`.
+    """
+    covered = ops.clip(ops.cast(coverage, "float32"), 1e-9, 1.0)
+    mask = ops.cast(source_mask, "float32")
+    return beta * ops.sum(ops.log(covered) * mask, axis=-1)
+
+
+def length_limits(source_mask, min_length_ratio=None, max_length_ratio=None):
+    """Per-sentence bounds on the tokens before the end token.
+
+    `min = floor(min_length_ratio * |X|)` and `max = max(1,
+    ceil(max_length_ratio * |X|))`, `|X|` the sentence's source tokens
+    (padding excluded). Returns `(min_lengths, max_lengths)`, int32
+    `(batch_size,)` each, or None for a ratio that is None.
+    """
+    source_lengths = ops.sum(ops.cast(source_mask, "float32"), axis=1)
+    min_lengths = max_lengths = None
+    # The 1e-4 keeps 1.2 * 5 (6.000000000000001 in floats) at 6.
+    if min_length_ratio is not None:
+        min_lengths = ops.floor(min_length_ratio * source_lengths + 1e-4)
+        min_lengths = ops.cast(min_lengths, "int32")
+    if max_length_ratio is not None:
+        max_lengths = ops.ceil(max_length_ratio * source_lengths - 1e-4)
+        max_lengths = ops.maximum(ops.cast(max_lengths, "int32"), 1)
+    return min_lengths, max_lengths
+
+
+def repeated_ngram_tokens(token_buffer, step, ngram_size, vocabulary_size):
+    """Which next tokens would repeat an n-gram of the hypothesis.
+
+    Args:
+        token_buffer: int `(N, max_length)`, tokens generated so far in
+            positions `0 .. step - 1`.
+        step: The position about to be written (int or scalar tensor).
+        ngram_size (int): `n`; with `n = 1` no token may appear twice.
+        vocabulary_size (int): `V`.
+
+    Returns:
+        bool `(N, V)`: True for token `w` where the last `n - 1` tokens
+        followed by `w` already occur in the hypothesis.
+    """
+    rows, length = ops.shape(token_buffer)[0], ops.shape(token_buffer)[1]
+    positions = ops.arange(length, dtype="int32")
+
+    def at(index):
+        index = ops.clip(ops.convert_to_tensor(index, "int32"), 0, length - 1)
+        return ops.take(token_buffer, index, axis=1)
+
+    # An earlier n-gram starting at i is complete when i + n - 1 < step,
+    # and it matches when its first n - 1 tokens equal the current suffix.
+    match = ops.less(positions + ngram_size - 1, step)[None, :]
+    for offset in range(ngram_size - 1):
+        suffix_token = at(step - ngram_size + 1 + offset)  # (N,)
+        match = ops.logical_and(
+            match, ops.equal(at(positions + offset), suffix_token[:, None])
+        )
+    following = at(positions + ngram_size - 1)  # (N, max_length)
+    match = ops.logical_and(match, ops.ones_like(following, "bool"))
+    row_ids = ops.repeat(ops.arange(rows, dtype="int32")[:, None], length, 1)
+    indices = ops.reshape(ops.stack([row_ids, following], axis=-1), (-1, 2))
+    counts = ops.scatter(
+        indices,
+        ops.reshape(ops.cast(match, "float32"), (-1,)),
+        (rows, vocabulary_size),
+    )
+    return ops.greater(counts, 0.0)
+
+
+def _constrain(
+    log_probs,
+    step,
+    token_buffer,
+    *,
+    end_token_id,
+    min_lengths,
+    max_lengths,
+    no_repeat_ngram_size,
+):
+    """`log_probs (N, V)` with the tokens the options forbid at `BLOCKED`.
+
+    The allowed tokens keep their log probabilities (no renormalisation;
+    fairseq does the same), so a hypothesis's score stays a sum of the
+    model's own log probabilities. `min_lengths` / `max_lengths` are
+    `(N,)` or None.
+    """
+    vocabulary_size = ops.shape(log_probs)[-1]
+    is_end = ops.equal(ops.arange(vocabulary_size), end_token_id)[None, :]
+    blocked = None
+
+    def add(mask):
+        return mask if blocked is None else ops.logical_or(blocked, mask)
+
+    if min_lengths is not None:  # too short to end
+        blocked = add(
+            ops.logical_and(ops.less(step, min_lengths)[:, None], is_end)
+        )
+    if max_lengths is not None:  # long enough: only the end token
+        too_long = ops.greater_equal(step, max_lengths)[:, None]
+        blocked = add(ops.logical_and(too_long, ops.logical_not(is_end)))
+    if no_repeat_ngram_size:
+        blocked = add(
+            repeated_ngram_tokens(
+                token_buffer, step, no_repeat_ngram_size, vocabulary_size
+            )
+        )
+    if blocked is None:
+        return log_probs
+    return ops.where(blocked, BLOCKED, log_probs)
+
+
+def sampling_distribution(log_probs, top_k=0, top_p=1.0, temperature=1.0):
+    """Probabilities `(N, V)` to sample the next token from.
+
+    `log_probs` are divided by `temperature`, then only the `top_k` most
+    probable tokens (0: all) and, of those, the smallest set whose
+    probability reaches `top_p` (nucleus sampling, Holtzman et al. 2020;
+    1.0: all) keep their mass; the rest is renormalised.
+    """
+    logits = ops.cast(log_probs, "float32") / temperature
+    vocabulary_size = ops.shape(logits)[-1]
+    if top_k and top_k < vocabulary_size:
+        kth = ops.top_k(logits, k=top_k)[0][:, -1:]
+        logits = ops.where(ops.less(logits, kth), BLOCKED, logits)
+    probs = ops.softmax(logits, axis=-1)
+    if top_p < 1.0:
+        ranked = ops.flip(ops.sort(probs, axis=-1), axis=-1)  # descending
+        before = ops.cumsum(ranked, axis=-1) - ranked
+        # The most probable token is always kept (its `before` is 0).
+        kept = ops.less(before, top_p)
+        threshold = ops.min(ops.where(kept, ranked, 2.0), axis=-1)
+        probs = ops.where(ops.less(probs, threshold[:, None]), 0.0, probs)
+        probs = probs / ops.sum(probs, axis=-1, keepdims=True)
+    return probs
+
+
+def _draw(probs, uniform):
+    """Inverse-CDF draw: for `u` in [0, 1), the first token whose cumulative
+    probability exceeds `u` (so a token of probability 0 is never drawn).
+    `probs (N, V)`, `uniform (N,)`."""
+    cdf = ops.cumsum(probs, axis=-1)
+    below = ops.less_equal(cdf, uniform[:, None] * cdf[:, -1:])
+    index = ops.sum(ops.cast(below, "int32"), axis=-1)
+    return ops.minimum(index, ops.shape(probs)[-1] - 1)
 
 
 def _write(buffer, index, values):
@@ -94,6 +267,11 @@ def beam_search(
     length_penalty=0.0,
     padding_id=0,
     suppressed_token_ids=(),
+    source_mask=None,
+    coverage_penalty=0.0,
+    no_repeat_ngram_size=0,
+    min_length_ratio=None,
+    max_length_ratio=None,
 ):
     """Beam search; with `beam_width=1` it is exactly greedy search.
 
@@ -120,18 +298,47 @@ def beam_search(
         padding_id (int): Written after the end token. Default 0.
         suppressed_token_ids (tuple): Ids never generated (the models pass
             padding and start); the softmax is renormalised without them.
+        source_mask: bool `(batch_size, source_length)`, False on padding;
+            needed by the coverage penalty and the length ratios.
+        coverage_penalty (float): GNMT `beta` (`coverage_penalty_term`),
+            added to every candidate's score; 0 (default) turns it off.
+        no_repeat_ngram_size (int): No n-gram of this size occurs twice
+            in a hypothesis; 0 (default) turns it off.
+        min_length_ratio, max_length_ratio (float): Bounds on the tokens
+            before the end token, relative to each sentence's source
+            length (`length_limits`); None (default) for no bound.
 
     Returns:
         A `GenerationOutput`, beams sorted best first.
     """
     k = beam_width
     n = batch_size * k
+    _check_options(
+        source_length=source_length,
+        source_mask=source_mask,
+        coverage_penalty=coverage_penalty,
+        no_repeat_ngram_size=no_repeat_ngram_size,
+        min_length_ratio=min_length_ratio,
+        max_length_ratio=max_length_ratio,
+    )
 
     def repeat(x):
         return ops.repeat(x, k, axis=0)
 
     state = keras.tree.map_structure(repeat, state)
     memory = keras.tree.map_structure(repeat, memory)
+    min_lengths, max_lengths = None, None
+    if source_mask is not None:
+        source_mask = repeat(source_mask)
+        min_lengths, max_lengths = length_limits(
+            source_mask, min_length_ratio, max_length_ratio
+        )
+    constraints = dict(
+        end_token_id=end_token_id,
+        min_lengths=min_lengths,
+        max_lengths=max_lengths,
+        no_repeat_ngram_size=no_repeat_ngram_size,
+    )
 
     # Only beam 0 is alive at the start, so the first step expands it into
     # `k` distinct hypotheses instead of `k` copies of the same one.
@@ -143,6 +350,16 @@ def beam_search(
     tokens = ops.full((n,), start_token_id, dtype="int32")
     token_buffer = ops.full((n, max_length), padding_id, dtype="int32")
     attention_buffer = ops.zeros((n, max_length, source_length))
+    # Attention summed over the steps so far, per beam, for the penalty.
+    buffers = (token_buffer, attention_buffer)
+    if coverage_penalty:
+        buffers += (ops.zeros((n, source_length)),)
+
+    def cover(coverage):
+        return ops.reshape(
+            coverage_penalty_term(coverage, source_mask, coverage_penalty),
+            (batch_size, k),
+        )
 
     def gather_beams(x, beam_index):
         # x: (n, ...) -> per sentence, take rows `beam_index` (batch, k).
@@ -159,10 +376,13 @@ def beam_search(
         return ops.logical_not(ops.all(finished))
 
     def body(step, tokens, state, log_probs, finished, lengths, *buffers):
-        token_buffer, attention_buffer = buffers
+        token_buffer, attention_buffer = buffers[:2]
         logits, new_state, attention = step_fn(tokens, state, memory)
         vocabulary_size = ops.shape(logits)[-1]
         token_log_probs = _log_probs(logits, suppressed_token_ids)
+        token_log_probs = _constrain(
+            token_log_probs, step, token_buffer, **constraints
+        )
         token_log_probs = ops.reshape(
             token_log_probs, (batch_size, k, vocabulary_size)
         )
@@ -177,6 +397,15 @@ def beam_search(
         candidate_lengths = ops.where(finished, lengths, step + 1)
         penalty = length_penalty_factor(candidate_lengths, length_penalty)
         candidate_scores = candidate_log_probs / penalty[..., None]
+        if coverage_penalty:
+            # Every candidate of a beam read the same attention this step;
+            # a finished beam reads nothing more.
+            live = ops.logical_not(ops.reshape(finished, (n, 1)))
+            step_attention = ops.where(
+                live, ops.cast(attention, "float32"), 0.0
+            )
+            coverage = buffers[2] + step_attention
+            candidate_scores = candidate_scores + cover(coverage)[..., None]
 
         flat = (batch_size, k * vocabulary_size)
         _, index = ops.top_k(ops.reshape(candidate_scores, flat), k=k)
@@ -201,6 +430,9 @@ def beam_search(
         next_tokens = ops.reshape(next_tokens, (n,))
         token_buffer = _write(reorder(token_buffer), step, next_tokens)
         attention_buffer = _write(reorder(attention_buffer), step, attention)
+        buffers = (token_buffer, attention_buffer)
+        if coverage_penalty:
+            buffers += (reorder(coverage),)
         return (
             step + 1,
             next_tokens,
@@ -208,9 +440,7 @@ def beam_search(
             log_probs,
             finished,
             lengths,
-            token_buffer,
-            attention_buffer,
-        )
+        ) + buffers
 
     loop_vars = (
         ops.convert_to_tensor(0, dtype="int32"),
@@ -219,18 +449,17 @@ def beam_search(
         log_probs,
         finished,
         lengths,
-        token_buffer,
-        attention_buffer,
-    )
+    ) + buffers
     outputs = ops.while_loop(
         cond, body, loop_vars, maximum_iterations=max_length
     )
-    _, _, _, log_probs, finished, lengths, token_buffer, attention_buffer = (
-        outputs
-    )
+    log_probs, finished, lengths = outputs[3:6]
+    token_buffer, attention_buffer = outputs[6:8]
     # Beams that never ended used every step.
     lengths = ops.where(finished, lengths, max_length)
     scores = log_probs / length_penalty_factor(lengths, length_penalty)
+    if coverage_penalty:
+        scores = scores + cover(outputs[8])
 
     order = ops.argsort(-scores, axis=1)
     scores = ops.take_along_axis(scores, order, axis=1)
@@ -257,14 +486,58 @@ def greedy_search(
     length_penalty=0.0,
     padding_id=0,
     suppressed_token_ids=(),
+    source_mask=None,
+    no_repeat_ngram_size=0,
+    min_length_ratio=None,
+    max_length_ratio=None,
+    sample=False,
+    top_k=0,
+    top_p=1.0,
+    temperature=1.0,
+    seed=None,
 ):
-    """Greedy search: the most probable token at every step.
+    """Greedy search: the most probable token at every step; or sampling.
 
-    Takes the arguments of `beam_search` (no `beam_width`) and returns a
-    `GenerationOutput` with one beam. It is written separately from
-    `beam_search` so that the two can check each other: beam search with
-    one beam must give the same tokens and scores.
+    Takes the arguments of `beam_search` (no `beam_width`, no
+    `coverage_penalty`, which cannot change a single hypothesis) and
+    returns a `GenerationOutput` with one beam. It is written separately
+    from `beam_search` so that the two can check each other: beam search
+    with one beam must give the same tokens and scores.
+
+    With `sample=True` each token is drawn from `sampling_distribution`
+    (`temperature`, `top_k`, `top_p`) instead of taken as the most
+    probable; `seed` (int) fixes the draws: the same seed, inputs and
+    batch give the same output, on every call and in a SavedModel. The
+    score stays the model's own log probability of the drawn tokens
+    (before temperature and truncation).
     """
+    _check_options(
+        source_length=source_length,
+        source_mask=source_mask,
+        no_repeat_ngram_size=no_repeat_ngram_size,
+        min_length_ratio=min_length_ratio,
+        max_length_ratio=max_length_ratio,
+        sample=sample,
+        top_k=top_k,
+        top_p=top_p,
+        temperature=temperature,
+    )
+    min_lengths, max_lengths = None, None
+    if source_mask is not None:
+        min_lengths, max_lengths = length_limits(
+            source_mask, min_length_ratio, max_length_ratio
+        )
+    constraints = dict(
+        end_token_id=end_token_id,
+        min_lengths=min_lengths,
+        max_lengths=max_lengths,
+        no_repeat_ngram_size=no_repeat_ngram_size,
+    )
+    if sample:
+        # One uniform per step and sentence, drawn before the loop from
+        # the integer seed (a stateless draw on every backend), so the
+        # loop itself holds no random state.
+        uniforms = keras.random.uniform((max_length, batch_size), seed=seed)
     finished = ops.zeros((batch_size,), dtype="bool")
     log_prob = ops.zeros((batch_size,))
     lengths = ops.zeros((batch_size,), dtype="int32")
@@ -279,7 +552,17 @@ def greedy_search(
         token_buffer, attention_buffer = buffers
         logits, state, attention = step_fn(tokens, state, memory)
         token_log_probs = _log_probs(logits, suppressed_token_ids)
-        best = ops.cast(ops.argmax(token_log_probs, axis=-1), "int32")
+        token_log_probs = _constrain(
+            token_log_probs, step, token_buffer, **constraints
+        )
+        if sample:
+            probs = sampling_distribution(
+                token_log_probs, top_k, top_p, temperature
+            )
+            best = _draw(probs, ops.take(uniforms, step, axis=0))
+            best = ops.cast(best, "int32")
+        else:
+            best = ops.cast(ops.argmax(token_log_probs, axis=-1), "int32")
         best_log_prob = ops.take_along_axis(
             token_log_probs, best[:, None], axis=1
         )[:, 0]
@@ -335,11 +618,108 @@ def generate(
     memory,
     *,
     beam_width=1,
+    coverage_penalty=0.0,
     **kwargs,
 ):
-    """Greedy search for `beam_width=1`, beam search otherwise."""
+    """Greedy search (or sampling) for `beam_width=1`, beam search
+    otherwise; a coverage penalty with one beam runs `beam_search` (the
+    penalty is part of the score)."""
     if beam_width < 1:
         raise ValueError(f"beam_width must be >= 1; received {beam_width}.")
-    if beam_width == 1:
+    if beam_width == 1 and not coverage_penalty:
         return greedy_search(step_fn, state, memory, **kwargs)
-    return beam_search(step_fn, state, memory, beam_width=beam_width, **kwargs)
+    sampling = [
+        name
+        for name in ("sample", "top_k", "top_p", "temperature", "seed")
+        if name in kwargs and kwargs[name] != SAMPLING_DEFAULTS[name]
+    ]
+    if sampling:
+        raise ValueError(
+            f"{', '.join(sampling)} only apply to sampling, which draws one "
+            f"hypothesis; use beam_width=1 (received {beam_width}"
+            + (", coverage_penalty" if coverage_penalty else "")
+            + ")."
+        )
+    for name in SAMPLING_DEFAULTS:
+        kwargs.pop(name, None)
+    return beam_search(
+        step_fn,
+        state,
+        memory,
+        beam_width=beam_width,
+        coverage_penalty=coverage_penalty,
+        **kwargs,
+    )
+
+
+#: The sampling options of `greedy_search` and their "off" values.
+SAMPLING_DEFAULTS = {
+    "sample": False,
+    "top_k": 0,
+    "top_p": 1.0,
+    "temperature": 1.0,
+    "seed": None,
+}
+
+
+def _check_options(
+    *,
+    source_length,
+    source_mask,
+    coverage_penalty=0.0,
+    no_repeat_ngram_size=0,
+    min_length_ratio=None,
+    max_length_ratio=None,
+    sample=False,
+    top_k=0,
+    top_p=1.0,
+    temperature=1.0,
+):
+    """Raises `ValueError` naming the first invalid decoding option."""
+    if coverage_penalty < 0:
+        raise ValueError(
+            f"coverage_penalty must be >= 0; received {coverage_penalty}."
+        )
+    if coverage_penalty and not source_length:
+        raise ValueError(
+            "coverage_penalty needs attention weights, and this model has "
+            "none (source_length 0)."
+        )
+    if no_repeat_ngram_size < 0:
+        raise ValueError(
+            "no_repeat_ngram_size must be >= 0 (0: off); received "
+            f"{no_repeat_ngram_size}."
+        )
+    for name, ratio in (
+        ("min_length_ratio", min_length_ratio),
+        ("max_length_ratio", max_length_ratio),
+    ):
+        if ratio is not None and ratio < 0:
+            raise ValueError(f"{name} must be >= 0; received {ratio}.")
+    if (
+        min_length_ratio is not None
+        and max_length_ratio is not None
+        and min_length_ratio > max_length_ratio
+    ):
+        raise ValueError(
+            f"min_length_ratio ({min_length_ratio}) is larger than "
+            f"max_length_ratio ({max_length_ratio})."
+        )
+    needs_mask = coverage_penalty or (min_length_ratio, max_length_ratio) != (
+        None,
+        None,
+    )
+    if needs_mask and source_mask is None:
+        raise ValueError(
+            "coverage_penalty and the length ratios need source_mask."
+        )
+    if top_k < 0:
+        raise ValueError(f"top_k must be >= 0 (0: off); received {top_k}.")
+    if not 0.0 < top_p <= 1.0:
+        raise ValueError(f"top_p must be in (0, 1]; received {top_p}.")
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0; received {temperature}.")
+    if not sample and (top_k, top_p, temperature) != (0, 1.0, 1.0):
+        raise ValueError(
+            "top_k, top_p and temperature only apply with sample=True."
+        )

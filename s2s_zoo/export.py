@@ -173,6 +173,10 @@ class Translator(tf.Module):
         length_penalty (float): GNMT alpha.
         max_source_length (int): Longer inputs are truncated.
         max_output_length (int): Most output tokens.
+        **search_options: Decoding options of `Seq2SeqModel.generate`
+            (`coverage_penalty`, `no_repeat_ngram_size`, the length ratios,
+            sampling), fixed when the translator is made, so an exported
+            SavedModel carries them as constants.
     """
 
     def __init__(
@@ -184,6 +188,7 @@ class Translator(tf.Module):
         length_penalty=1.0,
         max_source_length=100,
         max_output_length=100,
+        **search_options,
     ):
         super().__init__(name="translator")
         self.model = model
@@ -195,11 +200,10 @@ class Translator(tf.Module):
         self.length_penalty = length_penalty
         self.max_source_length = max_source_length
         self.max_output_length = max_output_length
+        # A tuple, not a dict: tf.Module would track a dict as state.
+        self._search_options = tuple(sorted(search_options.items()))
 
-    @tf.function(
-        input_signature=[tf.TensorSpec([None], tf.string, name="text")]
-    )
-    def translate(self, text):
+    def _search(self, text):
         source, truncated = prepare_source(
             text, self._source, self.max_source_length
         )
@@ -211,7 +215,27 @@ class Translator(tf.Module):
             max_length=max_length,
             beam_width=self.beam_width,
             length_penalty=self.length_penalty,
+            **dict(self._search_options),
         )
+        return source, truncated, out
+
+    @tf.function(
+        input_signature=[tf.TensorSpec([None], tf.string, name="text")]
+    )
+    def translate_n_best(self, text):
+        """Every beam, best first: `translations` (string `(batch,
+        beams)`), `scores`, `lengths` (end token included), `token_ids`
+        `(batch, beams, output_len)` and `truncated`."""
+        _, truncated, out = self._search(text)
+        return n_best_outputs(
+            self._target, out.token_ids, out.scores, out.lengths, truncated
+        )
+
+    @tf.function(
+        input_signature=[tf.TensorSpec([None], tf.string, name="text")]
+    )
+    def translate(self, text):
+        source, truncated, out = self._search(text)
         best_ids = out.token_ids[:, 0]
         translation = self._target.detokenize(best_ids)
         return {
@@ -225,6 +249,23 @@ class Translator(tf.Module):
             # True where the input was longer than the model reads.
             "truncated": truncated,
         }
+
+
+def n_best_outputs(target_tokenizer, token_ids, scores, lengths, truncated):
+    """The `n_best` outputs from a search's `(batch, beams, length)` ids."""
+    token_ids = tf.convert_to_tensor(token_ids)
+    shape = tf.shape(token_ids)
+    flat = tf.reshape(token_ids, [-1, shape[2]])
+    translations = tf.reshape(
+        target_tokenizer.detokenize(flat), [shape[0], shape[1]]
+    )
+    return {
+        "translations": translations,
+        "scores": tf.convert_to_tensor(scores),
+        "lengths": tf.convert_to_tensor(lengths),
+        "token_ids": token_ids,
+        "truncated": truncated,
+    }
 
 
 class EagerTranslator:
@@ -250,6 +291,7 @@ class EagerTranslator:
         length_penalty=1.0,
         max_source_length=100,
         max_output_length=100,
+        **search_options,
     ):
         self.model = model
         self._source = source_tokenizer
@@ -265,6 +307,7 @@ class EagerTranslator:
                 max_length=max_length,
                 beam_width=beam_width,
                 length_penalty=length_penalty,
+                **search_options,
             ),
             static_argnums=(1,),
         )
@@ -279,13 +322,22 @@ class EagerTranslator:
     def _detokenize(self, token_ids):
         return self._target.detokenize(token_ids)
 
-    def translate(self, text):
+    def _run(self, text):
         source, truncated = self._prepare(tf.convert_to_tensor(text))
         source = source.numpy().astype("int32")
         max_length = min(2 * source.shape[1] + 10, self.max_output_length)
-        token_ids, scores, _, attention = (
-            np.asarray(x) for x in self._search(source, max_length)
+        outputs = [np.asarray(x) for x in self._search(source, max_length)]
+        return source, truncated, outputs
+
+    def translate_n_best(self, text):
+        _, truncated, (token_ids, scores, lengths, _) = self._run(text)
+        return n_best_outputs(
+            self._target, token_ids, scores, lengths, truncated
         )
+
+    def translate(self, text):
+        source, truncated, outputs = self._run(text)
+        token_ids, scores, _, attention = outputs
         best_ids = token_ids[:, 0]
         return {
             "translation": self._detokenize(tf.constant(best_ids)),
@@ -337,7 +389,9 @@ def export_translator(
 ):
     """Writes a SavedModel to `path` (atomically) whose `serving_default`
     takes a 1-D `tf.string` tensor `text` and returns `translation`
-    (`tf.string`), `score` and `attention` `(batch, output_len, source_len)`.
+    (`tf.string`), `score` and `attention` `(batch, output_len, source_len)`;
+    its `n_best` signature takes the same `text` and returns every beam
+    (`Translator.translate_n_best`).
 
     Keyword arguments go to `Translator`. Returns the `Translator`.
 
@@ -347,11 +401,12 @@ def export_translator(
     >>> serve(text=tf.constant(["我喜欢中国美食"]))["translation"]
     """
     translator = Translator(model, source_tokenizer, target_tokenizer, **kwargs)
-    signature = translator.translate.get_concrete_function()
+    signatures = {
+        "serving_default": translator.translate.get_concrete_function(),
+        "n_best": translator.translate_n_best.get_concrete_function(),
+    }
     with atomic_directory(path) as tmp:
-        tf.saved_model.save(
-            translator, tmp, signatures={"serving_default": signature}
-        )
+        tf.saved_model.save(translator, tmp, signatures=signatures)
     return translator
 
 

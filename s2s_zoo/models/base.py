@@ -209,6 +209,7 @@ class Seq2SeqModel(ZooModel):
         max_length=None,
         beam_width=1,
         length_penalty=0.0,
+        **options,
     ):
         """Translates a batch of source id sequences.
 
@@ -218,6 +219,11 @@ class Seq2SeqModel(ZooModel):
                 Default `2 * T_x + 10`.
             beam_width (int): 1 for greedy search. Default 1.
             length_penalty (float): GNMT alpha; 0 (default) turns it off.
+            **options: The decoding options of `s2s_zoo.decoding`, each off
+                by default: `coverage_penalty` (GNMT beta; attention models
+                only), `no_repeat_ngram_size`, `min_length_ratio`,
+                `max_length_ratio`, and with `beam_width=1`, `sample`,
+                `top_k`, `top_p`, `temperature`, `seed`.
 
         Returns:
             A `s2s_zoo.decoding.GenerationOutput`: `token_ids`
@@ -243,4 +249,6 @@ class Seq2SeqModel(ZooModel):
             length_penalty=length_penalty,
             padding_id=PADDING_ID,
             suppressed_token_ids=(PADDING_ID, self.start_token_id),
+            source_mask=ops.not_equal(encoder_token_ids, PADDING_ID),
+            **options,
         )

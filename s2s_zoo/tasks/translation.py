@@ -144,6 +144,27 @@ class Config:
     )
     beam_width: int = option(5, "beams for test and serving (1: greedy)")
     length_penalty: float = option(1.0, "GNMT length penalty alpha (0: off)")
+    coverage_penalty: float = option(
+        0.0, "GNMT coverage penalty beta (Wu et al. 2016, Eq. 14; 0: off)"
+    )
+    no_repeat_ngram_size: int = option(
+        0, "no n-gram of this size twice in a translation (0: off)"
+    )
+    min_length_ratio: typing.Optional[float] = option(
+        None, "at least this many words per source token (default: no bound)"
+    )
+    max_length_ratio: typing.Optional[float] = option(
+        None, "at most this many words per source token (default: no bound)"
+    )
+    sample: bool = option(
+        False, "sample translations instead of searching (needs beam width 1)"
+    )
+    top_k: int = option(0, "sample from the k most likely tokens (0: all)")
+    top_p: float = option(
+        1.0, "sample from the smallest set of this probability (1: all)"
+    )
+    temperature: float = option(1.0, "sampling temperature")
+    sampling_seed: int = option(0, "seed of the sampled translations")
     output_dir: str = option("runs/translate", "where every output is written")
     seed: int = option(0, "random seed")
     resume: bool = option(False, "continue an interrupted run in --output-dir")
@@ -629,27 +650,40 @@ class TranslationRun:
         self.metrics = metrics or {}
         self._translators = {}
 
-    def translator(self, beam_width=None, length_penalty=None):
-        """The in-graph `s2s_zoo.export.Translator` (cached per setting)."""
-        key = (
-            self.config.beam_width if beam_width is None else beam_width,
-            self.config.length_penalty
-            if length_penalty is None
-            else length_penalty,
+    def translator(self, beam_width=None, length_penalty=None, **options):
+        """The in-graph `s2s_zoo.export.Translator` (cached per setting).
+
+        `options` are the decoding options of `Config` (`coverage_penalty`,
+        `no_repeat_ngram_size`, `min_length_ratio`, `max_length_ratio`,
+        `sample`, `top_k`, `top_p`, `temperature`, `sampling_seed`); each
+        one not given is the run's.
+        """
+        beam_width = (
+            self.config.beam_width if beam_width is None else beam_width
         )
+        if length_penalty is None:
+            length_penalty = self.config.length_penalty
+        options = search_options(self.config, **options)
+        key = (beam_width, length_penalty, tuple(sorted(options.items())))
         if key not in self._translators:
             self._translators[key] = export_lib.make_translator(
                 self.model,
                 self.source_tokenizer,
                 self.target_tokenizer,
-                beam_width=key[0],
-                length_penalty=key[1],
+                beam_width=beam_width,
+                length_penalty=length_penalty,
                 max_source_length=self.config.max_length * 2,
+                **options,
             )
         return self._translators[key]
 
     def translate(
-        self, sentences, beam_width=None, length_penalty=None, batch_size=64
+        self,
+        sentences,
+        beam_width=None,
+        length_penalty=None,
+        batch_size=64,
+        **options,
     ):
         """Translates raw strings; returns `Translations`.
 
@@ -658,11 +692,13 @@ class TranslationRun:
             beam_width (int): Default: the run's.
             length_penalty (float): Default: the run's.
             batch_size (int): Sentences per call.
+            **options: Decoding options (see `translator`); default: the
+                run's.
         """
         if isinstance(sentences, str):
             sentences = [sentences]
         sentences = list(sentences)
-        translator = self.translator(beam_width, length_penalty)
+        translator = self.translator(beam_width, length_penalty, **options)
         translations, scores, attention = [], [], []
         source_tokens, output_tokens = [], []
         source_vocabulary = self.source_tokenizer.vocabulary
@@ -694,10 +730,10 @@ class TranslationRun:
             output_tokens,
         )
 
-    def evaluate(self, pairs=None, beam_width=None, batch_size=None):
+    def evaluate(self, pairs=None, beam_width=None, batch_size=None, **options):
         """BLEU, lowercased BLEU and chrF on `pairs` (default: the test
         split of the run's data); see `evaluate`."""
-        return evaluate(self, pairs, beam_width, batch_size)
+        return evaluate(self, pairs, beam_width, batch_size, **options)
 
     def export(self, path=None):
         """Writes the string-in SavedModel (default `<output_dir>/
@@ -773,11 +809,12 @@ def test_pairs(config):
     return text.split_pairs(pairs)["test"]
 
 
-def evaluate(run, pairs=None, beam_width=None, batch_size=None):
+def evaluate(run, pairs=None, beam_width=None, batch_size=None, **options):
     """Scores `run` on `pairs`, through the in-graph translator.
 
     Sources with several references (Tatoeba has many) are translated once
-    and scored against all of them.
+    and scored against all of them. `options` are decoding options (see
+    `TranslationRun.translator`; `length_penalty` among them).
 
     Returns:
         A dict: `bleu`, `bleu_lowercase` (sacreBLEU's defaults; their
@@ -790,7 +827,7 @@ def evaluate(run, pairs=None, beam_width=None, batch_size=None):
     if pairs is None:
         pairs = test_pairs(run.config)
     sources, references = text.group_references(pairs)
-    translator = run.translator(beam_width)
+    translator = run.translator(beam_width, **options)
     translator.translate(tf.constant(sources[:2]))  # trace once, untimed
     hypotheses, seconds = export_lib.translate_corpus(
         translator, sources, batch_size or run.config.batch_size
@@ -813,7 +850,9 @@ def export(run, path=None):
 
     Its `serving_default` takes a 1-D `tf.string` tensor `text` and
     returns `translation`, `score`, `attention`, `token_ids` and
-    `source_ids`; it needs only `tensorflow` and `tensorflow_text`.
+    `source_ids`; its `n_best` signature returns every beam
+    (`translations`, `scores`, `lengths`). The run's decoding options are
+    fixed in it. It needs only `tensorflow` and `tensorflow_text`.
     Returns the path.
     """
     path = path or os.path.join(run.config.output_dir, "saved_model")
@@ -828,8 +867,51 @@ def export(run, path=None):
         beam_width=run.config.beam_width,
         length_penalty=run.config.length_penalty,
         max_source_length=run.config.max_length * 2,
+        **search_options(run.config),
     )
     return path
+
+
+#: Config fields that are options of `s2s_zoo.decoding`, with the name
+#: `Seq2SeqModel.generate` takes.
+DECODING_OPTIONS = {
+    "coverage_penalty": "coverage_penalty",
+    "no_repeat_ngram_size": "no_repeat_ngram_size",
+    "min_length_ratio": "min_length_ratio",
+    "max_length_ratio": "max_length_ratio",
+    "sample": "sample",
+    "top_k": "top_k",
+    "top_p": "top_p",
+    "temperature": "temperature",
+    "sampling_seed": "seed",
+}
+
+
+def search_options(config, **overrides):
+    """The decoding options of `config` (and `overrides`, by Config name)
+    that differ from "off", as `generate` keyword arguments; `{}` for the
+    defaults, so a default run decodes exactly as before the options.
+
+    Raises:
+        ValueError: For a name that is not a decoding option, listing them.
+    """
+    unknown = sorted(set(overrides) - set(DECODING_OPTIONS))
+    if unknown:
+        raise ValueError(
+            f"Unknown decoding option(s) {unknown}; valid: "
+            f"{sorted(DECODING_OPTIONS)}."
+        )
+    defaults = Config()
+    options = {}
+    for name, keyword in DECODING_OPTIONS.items():
+        value = overrides.get(name, getattr(config, name))
+        if name == "sampling_seed":
+            sampling = overrides.get("sample", config.sample)
+            if sampling:
+                options[keyword] = value
+        elif value != getattr(defaults, name):
+            options[keyword] = value
+    return options
 
 
 # === Train ===

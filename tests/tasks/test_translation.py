@@ -198,6 +198,72 @@ def test_saved_model_serves_strings_in_a_fresh_process(run):
     assert len(out["empty"]) == 2
 
 
+def test_n_best_signature_returns_every_beam_best_first(run):
+    output_dir, trained = run
+    loaded = tf.saved_model.load(os.path.join(output_dir, "saved_model"))
+    sentences = ["我喜欢中国美食", "猫在桌子下"]
+    best = loaded.signatures["serving_default"](text=tf.constant(sentences))
+    n_best = loaded.signatures["n_best"](text=tf.constant(sentences))
+    beams = trained.config.beam_width
+    assert n_best["translations"].shape == (2, beams)
+    scores = n_best["scores"].numpy()
+    assert (np.diff(scores, axis=1) <= 0).all()  # best first
+    np.testing.assert_array_equal(
+        n_best["translations"][:, 0], best["translation"]
+    )
+    np.testing.assert_allclose(scores[:, 0], best["score"], rtol=1e-6)
+    # The beams are the model's own search, detokenized.
+    source = best["source_ids"].numpy()
+    out = trained.model.generate(
+        source,
+        max_length=min(2 * source.shape[1] + 10, 100),
+        beam_width=beams,
+        length_penalty=trained.config.length_penalty,
+    )
+    np.testing.assert_array_equal(
+        n_best["token_ids"], keras.ops.convert_to_numpy(out.token_ids)
+    )
+
+
+def test_decoding_options_are_fixed_in_the_saved_model(run, tmp_path):
+    output_dir, trained = run
+    options = dict(no_repeat_ngram_size=1, max_length_ratio=1.0)
+    expected = trained.translate(SENTENCES, **options)
+    with_options = dataclasses.replace(trained.config, **options)
+    rerun = translation.TranslationRun(
+        trained.model,
+        trained.source_tokenizer,
+        trained.target_tokenizer,
+        with_options,
+    )
+    path = rerun.export(str(tmp_path / "saved_model"))
+    serve = tf.saved_model.load(path).signatures["serving_default"]
+    out = serve(text=tf.constant(SENTENCES))
+    got = [t.decode("utf-8") for t in out["translation"].numpy()]
+    assert got == expected.translations
+    for ids, sentence_ids in zip(out["token_ids"].numpy(), out["source_ids"]):
+        words = [i for i in ids.tolist() if i not in (0, 3)]  # PAD, END
+        assert len(words) == len(set(words))  # no token twice
+        assert len(words) <= int(np.sum(sentence_ids.numpy() != 0))
+
+
+SENTENCES = ["我喜欢中国美食", "猫在桌子下", "回家。"]
+
+
+def test_search_options_are_empty_by_default_and_named_when_wrong():
+    config = translation.Config()
+    assert translation.search_options(config) == {}
+    assert translation.search_options(config, sample=True, top_p=0.9) == {
+        "sample": True,
+        "top_p": 0.9,
+        "seed": 0,
+    }
+    with pytest.raises(
+        ValueError, match=r"Unknown decoding option\(s\) \['beam'\]"
+    ):
+        translation.search_options(config, beam=3)
+
+
 @pytest.fixture(scope="module")
 def serve(run):
     output_dir, _ = run
