@@ -6,6 +6,7 @@ from s2s_zoo.layers.attention import ConcatAttention
 from s2s_zoo.layers.attention import CosineAttention
 from s2s_zoo.layers.attention import DotAttention
 from s2s_zoo.layers.attention import GeneralAttention
+from s2s_zoo.layers.attention import LocalAttention
 from s2s_zoo.layers.attention import ScoreAttention
 from s2s_zoo.layers.attention import get_attention
 from s2s_zoo.layers.bidirectional_gru import BidirectionalGRU
@@ -45,6 +46,7 @@ __all__ = [
     "DotAttention",
     "ExplicitMaskLayer",
     "GeneralAttention",
+    "LocalAttention",
     "Maxout",
     "ReverseSequences",
     "ScoreAttention",

@@ -342,6 +342,179 @@ class CosineAttention(ScoreAttention):
         }
 
 
+@keras.saving.register_keras_serializable(package="s2s_zoo")
+class LocalAttention(ExplicitMaskLayer):
+    """Luong et al. 2015's local attention (Section 3.2) around a scorer.
+
+    At target step `t` an aligned source position `p_t` is chosen and
+    only the source words within `D` of it are attended to:
+
+        local-m:  p_t = t                                  (monotonic)
+        local-p:  p_t = S * sigmoid(v_p^T tanh(W_p h_t))   (Eq. 9)
+        a_t(s) = align(h_t, h_s)                 over |s - p_t| <= D
+        local-p:  a_t(s) *= exp(-(s - p_t)^2 / (2 sigma^2)), sigma = D / 2
+                                                           (Eq. 10)
+
+    `align` is the scorer's masked softmax restricted to the window;
+    `S` is each sentence's own source length, and the Gaussian weights
+    are not renormalised (the paper does not). Positions are 0-based and
+    counted in the ORIGINAL source order, also when the encoder reads the
+    source reversed (`source_positions`), so `p_t = t` means "the t-th
+    source word". Paper gap: for local-m with `t > S - 1 + D` the window
+    would hold no word; `p_t` is clipped to `S - 1` (the last word), so
+    the window is clipped at the sentence boundary as the paper says.
+
+    Args:
+        score (str): The scorer inside the window (`get_attention`);
+            Luong et al. found "general" best for local attention.
+        units (int): The scorer's `units`.
+        mode (str): `"local-m"` or `"local-p"`.
+        window (int): `D`. Default 10, the paper's.
+        position_units (int): Rows of `W_p` (local-p). Default `units`.
+        **kwargs: Base layer keyword arguments.
+
+    Call arguments:
+        query: `(batch_size, dq)` or `(batch_size, Tq, dq)`: `h_t`.
+        values, keys, value_mask: As for `ScoreAttention`.
+        target_positions: int `t`, `(batch_size,)` or `(batch_size, Tq)`
+            (local-m; ignored by local-p).
+        source_positions: float `(batch_size, Tv)`, each key's position in
+            the original source. Default `0 .. Tv - 1`.
+    """
+
+    MODES = ("local-m", "local-p")
+
+    def __init__(
+        self,
+        score="general",
+        units=None,
+        mode="local-p",
+        window=10,
+        position_units=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if mode not in self.MODES:
+            raise ValueError(
+                f"Unknown local attention mode {mode!r}; valid: "
+                f"{list(self.MODES)}."
+            )
+        if window < 0:
+            raise ValueError(f"window must be >= 0; received {window}.")
+        self.score_name = score
+        self.units = units
+        self.mode = mode
+        self.window = window
+        self.position_units = position_units or units
+        self.scorer = get_attention(
+            score, units, dtype=self.dtype_policy, name="scorer"
+        )
+        if mode == "local-p":
+            uniform = keras.initializers.RandomUniform(-0.1, 0.1)
+            self.position_hidden = keras.layers.Dense(  # W_p
+                self.position_units,
+                activation="tanh",
+                use_bias=False,
+                kernel_initializer=fresh(uniform),
+                dtype=self.dtype_policy,
+                name="position_hidden",
+            )
+            self.position_score = keras.layers.Dense(  # v_p
+                1,
+                use_bias=False,
+                kernel_initializer=fresh(uniform),
+                dtype=self.dtype_policy,
+                name="position_score",
+            )
+
+    def build(self, query_shape, values_shape):
+        self.scorer.build(query_shape, values_shape)
+        if self.mode == "local-p":
+            self.position_hidden.build(query_shape)
+            self.position_score.build((None, self.position_units))
+        self.built = True
+
+    def precompute_keys(self, values):
+        return self.scorer.precompute_keys(values)
+
+    def aligned_position(self, query, source_lengths, target_positions=None):
+        """`p_t`, float `(batch_size, Tq)` for a 3-D `query` (Eq. 9 for
+        local-p; `t` clipped to `S - 1` for local-m)."""
+        lengths = ops.cast(source_lengths, "float32")[:, None]
+        if self.mode == "local-m":
+            t = ops.cast(target_positions, "float32")
+            return ops.minimum(t, ops.maximum(lengths - 1.0, 0.0))
+        hidden = self.position_hidden(query)
+        logit = ops.squeeze(self.position_score(hidden), -1)
+        return lengths * ops.sigmoid(ops.cast(logit, "float32"))
+
+    def call(
+        self,
+        query,
+        values,
+        keys=None,
+        value_mask=None,
+        target_positions=None,
+        source_positions=None,
+    ):
+        single_step = len(query.shape) == 2
+        if single_step:
+            query = ops.expand_dims(query, 1)
+            if target_positions is not None:
+                target_positions = ops.expand_dims(target_positions, 1)
+        if self.mode == "local-m" and target_positions is None:
+            raise ValueError("local-m attention needs target_positions (t).")
+        time_v = ops.shape(values)[1]
+        if value_mask is None:
+            value_mask = ops.ones(ops.shape(values)[:2], "bool")
+        value_mask = ops.cast(value_mask, "bool")
+        if source_positions is None:
+            source_positions = ops.broadcast_to(
+                ops.arange(time_v, dtype="float32")[None], ops.shape(values)[:2]
+            )
+        source_lengths = ops.sum(ops.cast(value_mask, "int32"), axis=1)
+        position = self.aligned_position(
+            query, source_lengths, target_positions
+        )  # (batch_size, Tq)
+        distance = (
+            ops.cast(source_positions, "float32")[:, None, :]
+            - position[..., None]
+        )  # (batch_size, Tq, Tv)
+        mask = ops.logical_and(
+            ops.less_equal(ops.abs(distance), float(self.window)),
+            value_mask[:, None, :],
+        )
+        if keys is None:
+            keys = self.precompute_keys(values)
+        scores = self.scorer.score(self.scorer.project_query(query), keys)
+        scores = ops.where(
+            mask, scores, ops.cast(_mask_value(scores.dtype), scores.dtype)
+        )
+        weights = ops.softmax(scores, axis=-1) * ops.cast(mask, scores.dtype)
+        if self.mode == "local-p":
+            sigma = self.window / 2.0
+            gaussian = ops.exp(-ops.square(distance) / (2.0 * sigma**2))
+            weights = weights * ops.cast(gaussian, weights.dtype)
+        context = ops.matmul(weights, values)
+        if single_step:
+            context = ops.squeeze(context, 1)
+            weights = ops.squeeze(weights, 1)
+        return context, weights
+
+    def compute_output_spec(self, query, values, keys=None, **kwargs):
+        return self.scorer.compute_output_spec(query, values)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "score": self.score_name,
+            "units": self.units,
+            "mode": self.mode,
+            "window": self.window,
+            "position_units": self.position_units,
+        }
+
+
 SCORERS = {
     "additive": AdditiveAttention,
     "concat": ConcatAttention,

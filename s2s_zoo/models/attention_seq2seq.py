@@ -17,6 +17,7 @@ import keras
 from keras import ops
 
 from s2s_zoo import registry
+from s2s_zoo.layers.attention import LocalAttention
 from s2s_zoo.layers.attention import get_attention
 from s2s_zoo.layers.bidirectional_gru import BidirectionalGRU
 from s2s_zoo.layers.bridge import Bridge
@@ -537,9 +538,15 @@ LUONG_DEFAULTS = {
     "input_feeding": True,
     "reverse_source": True,
     "dropout": 0.2,
+    "attention_type": "global",
+    "window": 10,  # D of local attention, chosen empirically in the paper
     "start_token_id": START_TOKEN_ID,
     "end_token_id": END_TOKEN_ID,
 }
+
+#: Luong et al.'s attention types: global (Section 3.1), local-m and
+#: local-p (Section 3.2).
+ATTENTION_TYPES = ("global", "local-m", "local-p")
 
 LUONG_PRESETS = {
     "cpu": dict(embedding_dim=128, hidden_dim=256, num_layers=2, dropout=0.2),
@@ -578,6 +585,10 @@ class LuongDecoder(ExplicitMaskLayer):
         input_feeding (bool): Feed `h~_{t-1}` into the next step.
         dropout (float): On embeddings, between LSTM layers (without input
             feeding) and on `h~_t` before the softmax.
+        attention_type (str): `"global"`, or local attention (`"local-m"`,
+            `"local-p"`; `LocalAttention`), whose steps need the target
+            position `t`, kept as a third state entry.
+        window (int): `D` of local attention.
         **kwargs: Base layer keyword arguments.
     """
 
@@ -591,6 +602,8 @@ class LuongDecoder(ExplicitMaskLayer):
         attention_dim=None,
         input_feeding=True,
         dropout=0.0,
+        attention_type="global",
+        window=10,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -611,12 +624,32 @@ class LuongDecoder(ExplicitMaskLayer):
             name="embedding",
         )
         self.lstms = lstm_stack(num_layers, hidden_dim, uniform, "lstm")
-        self.attention = get_attention(
-            attention_score,
-            attention_dim if attention_score == "concat" else hidden_dim,
-            dtype=self.dtype_policy,
-            name="attention",
-        )
+        if attention_type not in ATTENTION_TYPES:
+            raise ValueError(
+                f"Unknown attention_type {attention_type!r}; valid: "
+                f"{list(ATTENTION_TYPES)}."
+            )
+        self.attention_type = attention_type
+        self.window = window
+        self.local = attention_type != "global"
+        units = attention_dim if attention_score == "concat" else hidden_dim
+        if self.local:
+            self.attention = LocalAttention(
+                attention_score,
+                units,
+                mode=attention_type,
+                window=window,
+                position_units=hidden_dim,
+                dtype=self.dtype_policy,
+                name="attention",
+            )
+        else:
+            self.attention = get_attention(
+                attention_score,
+                units,
+                dtype=self.dtype_policy,
+                name="attention",
+            )
         self.attentional_state = keras.layers.Dense(
             hidden_dim,
             activation="tanh",
@@ -646,59 +679,108 @@ class LuongDecoder(ExplicitMaskLayer):
         self.logits.build((None, n))
         self.built = True
 
-    def _attend(self, top, values, keys, source_mask):
-        context, weights = self.attention(
-            top, values, keys=keys, value_mask=source_mask
-        )
+    def _attend(
+        self, top, values, keys, source_mask, positions, source_positions
+    ):
+        if self.local:
+            context, weights = self.attention(
+                top,
+                values,
+                keys=keys,
+                value_mask=source_mask,
+                target_positions=positions,
+                source_positions=source_positions,
+            )
+        else:
+            context, weights = self.attention(
+                top, values, keys=keys, value_mask=source_mask
+            )
         attentional = self.attentional_state(
             ops.concatenate([context, top], axis=-1)
         )
         return attentional, weights
 
-    def call(self, token_ids, states, values, keys, source_mask, training=None):
+    def call(
+        self,
+        token_ids,
+        states,
+        values,
+        keys,
+        source_mask,
+        source_positions=None,
+        training=None,
+    ):
         embedded = self.dropout_layer(
             self.embedding(token_ids), training=training
         )
+        # Target positions t = 0 .. T_y - 1 (read by local attention only).
+        positions = ops.broadcast_to(
+            ops.arange(ops.shape(token_ids)[1], dtype="int32")[None],
+            ops.shape(token_ids),
+        )
+        lstm_states, feed = states[0], states[1]
         if self.input_feeding:
-            lstm_states, feed = states
 
-            def step(carry, embedded_t):
+            def step(carry, inputs_t):
                 lstm_states, feed = carry
+                embedded_t, t = inputs_t
                 x = ops.concatenate([embedded_t, feed], axis=-1)
                 top, lstm_states = step_lstm_stack(self.lstms, x, lstm_states)
                 attentional, weights = self._attend(
-                    top, values, keys, source_mask
+                    top, values, keys, source_mask, t, source_positions
                 )
                 return (lstm_states, attentional), weights
 
             no_weights = ops.zeros_like(ops.cast(source_mask, feed.dtype))
             _, (_, attentional), weights = scan_time(
-                step, (lstm_states, feed), embedded, no_weights
+                step, (lstm_states, feed), (embedded, positions), no_weights
             )
         else:
-            lstm_states, _ = states
             top, _ = run_lstm_stack(
                 self.lstms,
                 embedded,
                 initial_states=lstm_states,
                 dropout=lambda x: self.dropout_layer(x, training=training),
             )
-            attentional, weights = self._attend(top, values, keys, source_mask)
+            attentional, weights = self._attend(
+                top, values, keys, source_mask, positions, source_positions
+            )
         attentional = self.dropout_layer(attentional, training=training)
         return self.logits(attentional), weights
 
-    def step(self, token_ids, states, values, keys, source_mask):
+    def step(
+        self,
+        token_ids,
+        states,
+        values,
+        keys,
+        source_mask,
+        source_positions=None,
+    ):
         """One target position: `(logits, new_states, weights)`."""
-        lstm_states, feed = states
+        lstm_states, feed = states[0], states[1]
         x = self.embedding(token_ids)
         if self.input_feeding:
             x = ops.concatenate([x, feed], axis=-1)
         top, lstm_states = step_lstm_stack(self.lstms, x, lstm_states)
-        attentional, weights = self._attend(top, values, keys, source_mask)
-        return self.logits(attentional), (lstm_states, attentional), weights
+        position = states[2] if self.local else None
+        attentional, weights = self._attend(
+            top, values, keys, source_mask, position, source_positions
+        )
+        new_states = (lstm_states, attentional)
+        if self.local:
+            new_states += (position + 1,)
+        return self.logits(attentional), new_states, weights
 
     def compute_output_spec(
-        self, token_ids, states, values, keys, source_mask, training=None
+        self,
+        token_ids,
+        states,
+        values,
+        keys,
+        source_mask,
+        source_positions=None,
+        training=None,
     ):
         batch_size, time_y = token_ids.shape[0], token_ids.shape[1]
         return (
@@ -721,6 +803,8 @@ class LuongDecoder(ExplicitMaskLayer):
             "attention_dim": self.attention_dim,
             "input_feeding": self.input_feeding,
             "dropout": self.dropout,
+            "attention_type": self.attention_type,
+            "window": self.window,
         }
 
 
@@ -735,8 +819,10 @@ class LuongSeq2Seq(Seq2SeqModel):
     reversed) source; the decoder stack starts from the encoder's final
     (h, c) of every layer and attends over the encoder's top layer (see
     `LuongDecoder`). Attention weights are returned in the ORIGINAL source
-    order even when the source is reversed. Global attention only: the
-    paper's local-m / local-p windows are not implemented.
+    order even when the source is reversed. `attention_type` picks global
+    attention (the default) or the paper's local-m / local-p windows
+    (`s2s_zoo.layers.LocalAttention`), whose positions also count in the
+    original source order.
 
     Deviation: dropout is applied to embeddings, between stacked layers
     outside the input-feeding loop, and to `h~_t`; inside the input-feeding
@@ -753,6 +839,9 @@ class LuongSeq2Seq(Seq2SeqModel):
         input_feeding (bool): Default True.
         reverse_source (bool): Default True.
         dropout (float): Default 0.2.
+        attention_type (str): `"global"` (default), `"local-m"` or
+            `"local-p"` (Section 3.2).
+        window (int): `D`, the half-width of a local window. Default 10.
         start_token_id (int): Default 2.
         end_token_id (int): Default 3.
         **kwargs: `keras.Model` keyword arguments.
@@ -772,6 +861,8 @@ class LuongSeq2Seq(Seq2SeqModel):
         input_feeding=True,
         reverse_source=True,
         dropout=0.2,
+        attention_type="global",
+        window=10,
         start_token_id=START_TOKEN_ID,
         end_token_id=END_TOKEN_ID,
         **kwargs,
@@ -804,6 +895,8 @@ class LuongSeq2Seq(Seq2SeqModel):
             attention_dim=attention_dim,
             input_feeding=input_feeding,
             dropout=dropout,
+            attention_type=attention_type,
+            window=window,
             name="decoder",
         )
         self.decoder.build()
@@ -830,6 +923,8 @@ class LuongSeq2Seq(Seq2SeqModel):
             "input_feeding": input_feeding,
             "reverse_source": reverse_source,
             "dropout": dropout,
+            "attention_type": attention_type,
+            "window": window,
             "start_token_id": start_token_id,
             "end_token_id": end_token_id,
         }
@@ -853,7 +948,20 @@ class LuongSeq2Seq(Seq2SeqModel):
             "keys": self.decoder.attention.precompute_keys(top),
             "source_mask": mask,
         }
-        return (states, feed), memory
+        if not self.decoder.local:
+            return (states, feed), memory
+        # Local windows count positions in the original source: with a
+        # reversed source, encoder position j holds word S - 1 - j.
+        # (cumsum, not arange: this also runs on symbolic tensors of
+        # unknown length when the functional graph is built.)
+        ones = ops.ones_like(mask, dtype="float32")
+        positions = ops.cumsum(ones, axis=1) - 1.0
+        if self.reverse_source:
+            lengths = ops.sum(ops.cast(mask, "float32"), 1, keepdims=True)
+            positions = ops.where(mask, lengths - 1.0 - positions, positions)
+        memory["source_positions"] = positions
+        step = ops.sum(ops.zeros_like(mask, dtype="int32"), axis=1)  # t = 0
+        return (states, feed, step), memory
 
     def encode(self, encoder_token_ids):
         """Returns `((lstm_states, h~_0), memory)`."""
@@ -876,9 +984,12 @@ class LuongSeq2Seq(Seq2SeqModel):
     "luong_attention",
     family="attention_seq2seq",
     task="translation",
-    paper="Luong, Pham, Manning 2015 (global attention)",
+    paper="Luong, Pham, Manning 2015 (global and local attention)",
     defaults=LUONG_DEFAULTS,
-    choices={"attention_score": ("dot", "general", "concat")},
+    choices={
+        "attention_score": ("dot", "general", "concat"),
+        "attention_type": ATTENTION_TYPES,
+    },
     presets=LUONG_PRESETS,
 )
 def luong_attention(**config):

@@ -20,6 +20,15 @@ VARIANTS = [
     ("luong_attention", {"input_feeding": False}),
     ("luong_attention", {"attention_score": "general"}),
     ("luong_attention", {"attention_score": "concat", "reverse_source": False}),
+    ("luong_attention", {"attention_type": "local-m", "window": 1}),
+    (
+        "luong_attention",
+        {"attention_type": "local-p", "attention_score": "general"},
+    ),
+    (
+        "luong_attention",
+        {"attention_type": "local-p", "input_feeding": False, "window": 1},
+    ),
     ("rnn_encoder_decoder", {}),
     ("rnn_encoder_decoder", {"decoder_reset_mode": "before"}),
     ("rnn_encoder_decoder", {"output_rank": None}),
@@ -251,9 +260,17 @@ def test_generate_beam_one_equals_greedy_on_a_model(name):
     assert wide.attention.shape == (2, 3, 6, source_length)
 
 
-@pytest.mark.parametrize("name", s2s_zoo.model_names(task="translation"))
-def test_registry_sweep_fit_save_reload(name, tmp_path):
-    model = build(name)
+SWEEP = [(name, {}) for name in s2s_zoo.model_names(task="translation")] + [
+    ("luong_attention", {"attention_type": "local-p"}),
+    ("luong_attention", {"attention_type": "local-m"}),
+]
+
+
+@pytest.mark.parametrize(
+    "name, overrides", SWEEP, ids=lambda v: v if isinstance(v, str) else ""
+)
+def test_registry_sweep_fit_save_reload(name, overrides, tmp_path):
+    model = build(name, **overrides)
     model.compile(
         optimizer="adam",
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -303,3 +320,32 @@ def test_mixed_bfloat16_trains_and_decodes(name):
     output = model.generate(SOURCE, beam_width=2, length_penalty=1.0)
     assert output.scores.dtype == "float32"
     assert np.all(np.isfinite(output.scores))
+
+
+@pytest.mark.parametrize("reverse_source", [True, False])
+def test_local_m_window_follows_the_target_position_in_source_order(
+    reverse_source,
+):
+    # D = 1: step t attends only to source words t-1, t, t+1 of the
+    # ORIGINAL order (the encoder may read it reversed), t clipped to the
+    # last word once it passes the end.
+    model = randomized(
+        build(
+            "luong_attention",
+            attention_type="local-m",
+            window=1,
+            reverse_source=reverse_source,
+        )
+    )
+    _, weights = step_by_step_logits(
+        model, SOURCE, np.tile(DECODER_INPUT, (1, 2))
+    )
+    for row, length in ((0, 4), (1, 2)):
+        for t in range(weights.shape[1]):
+            p = min(t, length - 1)
+            window = [s for s in range(5) if abs(s - p) <= 1 and s < length]
+            outside = [s for s in range(5) if s not in window]
+            np.testing.assert_array_equal(weights[row, t, outside], 0.0)
+            np.testing.assert_allclose(
+                weights[row, t, window].sum(), 1.0, rtol=1e-5
+            )
