@@ -680,7 +680,13 @@ def _check_options(
         raise ValueError(
             f"coverage_penalty must be >= 0; received {coverage_penalty}."
         )
-    if coverage_penalty and not source_length:
+    # A model without attention passes the Python int 0; with attention
+    # the width may be a tensor (a dynamic source length in a graph).
+    if (
+        coverage_penalty
+        and isinstance(source_length, int)
+        and not source_length
+    ):
         raise ValueError(
             "coverage_penalty needs attention weights, and this model has "
             "none (source_length 0)."
