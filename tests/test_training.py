@@ -236,3 +236,65 @@ def test_drop_unreadable_removes_a_bad_group_and_says_why(tmp_path):
     assert training.drop_unreadable([str(state)], said.append)
     assert "JSONDecodeError" in said[1]
     assert not training.drop_unreadable([str(state)], said.append)
+
+
+# === Weight averaging ===
+
+
+def one_weight_model(value=1.0):
+    model = keras.Sequential(
+        [
+            keras.Input((1,)),
+            keras.layers.Dense(
+                1,
+                use_bias=False,
+                kernel_initializer=keras.initializers.Constant(value),
+            ),
+        ]
+    )
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    return model
+
+
+def test_exponential_moving_average_by_hand():
+    # x = 1, y = 0, squared error: each SGD step multiplies w by
+    # 1 - 0.1 * 2 = 0.8, so w = 1 -> 0.8 -> 0.64. With decay 0.5 the
+    # average goes 1 -> 0.5 * 1 + 0.5 * 0.8 = 0.9 -> 0.5 * 0.9 + 0.5 * 0.64.
+    model = one_weight_model()
+    ema = training.ExponentialMovingAverage(decay=0.5)
+    x, y = np.ones((2, 1), "float32"), np.zeros((2, 1), "float32")
+    model.fit(x, y, batch_size=1, epochs=1, callbacks=[ema], verbose=0)
+    np.testing.assert_allclose(ema.values()[0], [[0.77]], rtol=1e-6)
+    kernel = model.trainable_weights[0]
+    with ema.swapped():
+        np.testing.assert_allclose(kernel.numpy(), [[0.77]], rtol=1e-6)
+    np.testing.assert_allclose(kernel.numpy(), [[0.64]], rtol=1e-6)
+    with pytest.raises(ValueError, match=r"decay must be in \(0, 1\)"):
+        training.ExponentialMovingAverage(decay=1.0)
+
+
+def test_average_checkpoints_is_the_mean_of_the_files(tmp_path):
+    paths = []
+    for value in (1.0, 2.0, 6.0):
+        path = str(tmp_path / f"w{value}.weights.h5")
+        one_weight_model(value).save_weights(path)
+        paths.append(path)
+    model = training.average_checkpoints(one_weight_model(0.0), paths)
+    np.testing.assert_allclose(model.trainable_weights[0].numpy(), [[3.0]])
+    with pytest.raises(ValueError, match="at least one file"):
+        training.average_checkpoints(model, [])
+
+
+def test_keep_last_checkpoints_keeps_k_epochs(tmp_path):
+    model = one_weight_model()
+    keep = training.KeepLastCheckpoints(str(tmp_path / "last"), k=2)
+    x, y = np.ones((2, 1), "float32"), np.zeros((2, 1), "float32")
+    model.fit(x, y, batch_size=2, epochs=4, callbacks=[keep], verbose=0)
+    assert [os.path.basename(p) for p in keep.paths()] == [
+        "epoch_3.weights.h5",
+        "epoch_4.weights.h5",
+    ]
+    assert sorted(os.listdir(tmp_path / "last")) == [
+        "epoch_3.weights.h5",
+        "epoch_4.weights.h5",
+    ]

@@ -30,6 +30,7 @@ import contextlib
 import dataclasses
 import functools
 import os
+import shutil
 import sys
 import time
 import typing
@@ -165,6 +166,17 @@ class Config:
     )
     temperature: float = option(1.0, "sampling temperature")
     sampling_seed: int = option(0, "seed of the sampled translations")
+    ema_decay: typing.Optional[float] = option(
+        None,
+        "also keep an exponential moving average of the weights with this "
+        "decay (e.g. 0.999) and report its dev and test BLEU next to the "
+        "selected epoch's (the average restarts on --resume)",
+    )
+    average_last: int = option(
+        0,
+        "also average the weights of the last N epochs and report its dev "
+        "and test BLEU next to the selected epoch's (0: off)",
+    )
     output_dir: str = option("runs/translate", "where every output is written")
     seed: int = option(0, "random seed")
     resume: bool = option(False, "continue an interrupted run in --output-dir")
@@ -525,8 +537,8 @@ def callbacks(config, model, data, clock=time.perf_counter, resume_epoch=0):
 
 def _start_or_resume(config):
     """True to resume; a fresh run must not pick up an earlier run's
-    checkpoint or clock (see `training.start_or_resume`)."""
-    return training.start_or_resume(
+    checkpoint, clock or last epochs (see `training.start_or_resume`)."""
+    resumes = training.start_or_resume(
         _path(config, "backup"),
         [
             [
@@ -538,6 +550,9 @@ def _start_or_resume(config):
         ],
         config.resume,
     )
+    if not resumes:
+        shutil.rmtree(_path(config, "last_epochs"), ignore_errors=True)
+    return resumes
 
 
 def fit(config, model, data, clock=time.perf_counter, extra_callbacks=()):
@@ -934,7 +949,6 @@ _STATE = (
 def _worker_copy(config):
     """A worker's config: the run in a private copy of process 0's state
     (taken after process 0 settled what to resume from)."""
-    import shutil
     import tempfile
 
     private = tempfile.mkdtemp(prefix="s2s_zoo-worker-")
@@ -989,6 +1003,57 @@ def train(config=None, pairs=None, *, clock=time.perf_counter, **overrides):
     return run
 
 
+def _averaging_callbacks(config):
+    """The EMA and last-epochs callbacks `config` asks for (maybe none)."""
+    found = []
+    if config.ema_decay:
+        found.append(training.ExponentialMovingAverage(config.ema_decay))
+    if config.average_last:
+        found.append(
+            training.KeepLastCheckpoints(
+                _path(config, "last_epochs"), config.average_last
+            )
+        )
+    return found
+
+
+def _score_averages(run, data, averaging, results):
+    """Beam-search dev and test BLEU of the selected weights and of each
+    average; the model keeps the selected weights (what is exported)."""
+
+    def score():
+        return {
+            "dev_bleu": evaluate(run, data.splits["dev"])["bleu"],
+            "test_bleu": evaluate(run, data.splits["test"])["bleu"],
+        }
+
+    scores = {
+        "selected": {
+            "dev_bleu": evaluate(run, data.splits["dev"])["bleu"],
+            "test_bleu": results["bleu"],
+        }
+    }
+    for callback in averaging:
+        if isinstance(callback, training.ExponentialMovingAverage):
+            with callback.swapped():
+                scores[f"ema {callback.decay}"] = score()
+        else:
+            kept = [
+                keras.ops.convert_to_numpy(w.value) for w in run.model.weights
+            ]
+            paths = callback.paths()
+            training.average_checkpoints(run.model, paths)
+            scores[f"average of the last {len(paths)} epochs"] = score()
+            for weight, value in zip(run.model.weights, kept):
+                weight.assign(value)
+    for name, figures in scores.items():
+        print(
+            f"  {name}: dev BLEU {figures['dev_bleu']:.2f}, test BLEU "
+            f"{figures['test_bleu']:.2f}"
+        )
+    return scores
+
+
 def _train(config, pairs, clock):
     wall_start = time.perf_counter()
     precision = training.resolve_precision(config.precision)
@@ -1011,13 +1076,20 @@ def _train(config, pairs, clock):
             f"model: {config.model} ({config.preset} preset), "
             f"{model.count_params():,} parameters, {precision}"
         )
-        fitted = fit(config, model, data, clock=clock)
+        averaging = _averaging_callbacks(config)
+        fitted = fit(
+            config, model, data, clock=clock, extra_callbacks=averaging
+        )
         run = TranslationRun(
             model, data.source_tokenizer, data.target_tokenizer, config
         )
         run.save()
         results = evaluate(run, data.splits["test"])
         hypotheses = results.pop("hypotheses")
+        if averaging:
+            results["weight_averaging"] = _score_averages(
+                run, data, averaging, results
+            )
         samples = SAMPLES.get(config.source_lang, []) + [
             s for s, _ in data.splits["test"][:3]
         ]

@@ -227,7 +227,9 @@ def test_n_best_signature_returns_every_beam_best_first(run):
 
 def test_decoding_options_are_fixed_in_the_saved_model(run, tmp_path):
     output_dir, trained = run
-    options = dict(no_repeat_ngram_size=1, max_length_ratio=1.0)
+    options = dict(
+        no_repeat_ngram_size=1, max_length_ratio=1.0, coverage_penalty=0.2
+    )
     expected = trained.translate(SENTENCES, **options)
     with_options = dataclasses.replace(trained.config, **options)
     rerun = translation.TranslationRun(
@@ -521,3 +523,41 @@ def test_resume_after_kill_ends_where_an_uninterrupted_run_ends(tmp_path):
     assert resumed.metrics["results"]["bleu"] == pytest.approx(
         whole.metrics["results"]["bleu"], abs=1e-6
     )
+
+
+def test_weight_averages_are_scored_and_the_selected_weights_exported(
+    tmp_path,
+):
+    config = translation.Config(
+        **TINY,
+        epochs=2,
+        max_minutes=None,
+        select_on="loss",
+        ema_decay=0.9,
+        average_last=2,
+        output_dir=str(tmp_path),
+    )
+    # An earlier run's epochs in the directory are not averaged in.
+    (tmp_path / "last_epochs").mkdir()
+    (tmp_path / "last_epochs" / "epoch_9.weights.h5").write_text("old")
+    trained = translation.train(config)
+    averages = trained.metrics["results"]["weight_averaging"]
+    assert set(averages) == {
+        "selected",
+        "ema 0.9",
+        "average of the last 2 epochs",
+    }
+    for figures in averages.values():
+        assert 0 <= figures["dev_bleu"] <= 100
+        assert 0 <= figures["test_bleu"] <= 100
+    assert (
+        averages["selected"]["test_bleu"] == trained.metrics["results"]["bleu"]
+    )
+    assert sorted(os.listdir(tmp_path / "last_epochs")) == [
+        "epoch_1.weights.h5",
+        "epoch_2.weights.h5",
+    ]
+    # The model holds the selected epoch's weights again, as saved.
+    loaded = tasks.load(str(tmp_path))
+    for mine, theirs in zip(trained.model.weights, loaded.model.weights):
+        np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
