@@ -72,7 +72,9 @@ def add_config_arguments(parser, config_class):
         flag = meta.get("flag") or "--" + field.name.replace("_", "-")
         kind, optional = _unwrap(field.type)
         default = getattr(defaults, field.name)
-        kwargs = dict(dest=field.name, default=default, help=meta.get("help"))
+        # argparse %-formats help texts ("13% of" would be a conversion).
+        help_text = (meta.get("help") or "").replace("%", "%%")
+        kwargs = dict(dest=field.name, default=default, help=help_text)
         if meta.get("choices"):
             kwargs["choices"] = meta["choices"]
         if kind is dict:
@@ -82,7 +84,7 @@ def add_config_arguments(parser, config_class):
                 action="append",
                 default=[],
                 metavar="KEY=VALUE",
-                help=meta.get("help"),
+                help=help_text,
             )
         elif kind is list:
             parser.add_argument(flag, nargs="+", **kwargs)
