@@ -6,8 +6,11 @@
   malformed row raises `DataFormatError` naming the file and the line.
 - Tokenizers that run inside a TensorFlow graph (so a SavedModel can take
   raw strings): WordPiece (`keras_hub.tokenizers.WordPieceTokenizer`, with
-  every CJK character its own word) and characters. Both share the reserved
-  ids `[PAD]=0, [UNK]=1, [START]=2, [END]=3` the models expect.
+  every CJK character its own word), characters, and SentencePiece unigram
+  or BPE models (trained with the `sentencepiece` package, run by
+  `keras_hub.tokenizers.SentencePieceTokenizer`, i.e. tensorflow-text's
+  `SentencepieceTokenizer`). All share the reserved ids `[PAD]=0,
+  [UNK]=1, [START]=2, [END]=3` the models expect.
 - A deterministic train / dev / test split that keeps every translation
   of one source sentence in the same split.
 - tf.data pipelines that bucket by length and pad each batch only to its
@@ -15,6 +18,7 @@
 """
 
 import collections
+import os
 
 import keras
 import keras_hub
@@ -29,11 +33,21 @@ from s2s_zoo.data.vocabulary import PADDING_ID
 from s2s_zoo.data.vocabulary import PADDING_TOKEN
 from s2s_zoo.data.vocabulary import START_ID
 from s2s_zoo.data.vocabulary import START_TOKEN
-from s2s_zoo.data.vocabulary import UNKNOWN_ID  # noqa: F401 (re-export)
+from s2s_zoo.data.vocabulary import UNKNOWN_ID
 from s2s_zoo.data.vocabulary import UNKNOWN_TOKEN
 
 RESERVED_TOKENS = [PADDING_TOKEN, UNKNOWN_TOKEN, START_TOKEN, END_TOKEN]
-TOKENIZER_KINDS = ("wordpiece", "character")
+TOKENIZER_KINDS = (
+    "wordpiece",
+    "character",
+    "sentencepiece_unigram",
+    "sentencepiece_bpe",
+)
+#: The SentencePiece kinds and the `model_type` each trains.
+SENTENCEPIECE_TYPES = {
+    "sentencepiece_unigram": "unigram",
+    "sentencepiece_bpe": "bpe",
+}
 
 
 class DataFormatError(ValueError):
@@ -149,9 +163,20 @@ def read_parallel_files(
     return pairs
 
 
+#: Language codes written without spaces between words.
+UNSPACED_LANGUAGES = ("zh", "cmn", "ja", "jpn")
+
+
 def default_tokenizer_kind(lang):
     """Characters for Chinese and Japanese (no spaces), WordPiece otherwise."""
-    return "character" if lang in ("zh", "cmn", "ja", "jpn") else "wordpiece"
+    return "character" if lang in UNSPACED_LANGUAGES else "wordpiece"
+
+
+def character_coverage(lang):
+    """SentencePiece's advised `character_coverage`: 0.9995 for Chinese and
+    Japanese (thousands of characters, the rarest left `[UNK]`), 1.0
+    otherwise."""
+    return 0.9995 if lang in UNSPACED_LANGUAGES else 1.0
 
 
 # === Splits ===
@@ -271,17 +296,37 @@ class Tokenizer:
 
     Args:
         vocabulary (list[str]): Tokens by id; starts with `RESERVED_TOKENS`.
-        kind (str): `"wordpiece"` or `"character"`.
+        kind (str): One of `TOKENIZER_KINDS`.
         lowercase (bool): Lowercase before tokenizing.
+        proto (bytes): The SentencePiece model (`ModelProto`), for the
+            SentencePiece kinds; its pieces must be `vocabulary`.
     """
 
-    def __init__(self, vocabulary, kind="wordpiece", lowercase=False):
+    def __init__(
+        self, vocabulary, kind="wordpiece", lowercase=False, proto=None
+    ):
         _check_kind(kind)
         _check_reserved(vocabulary)
         self.vocabulary = list(vocabulary)
         self.kind = kind
         self.lowercase = lowercase
-        if kind == "wordpiece":
+        self.proto = proto
+        if kind in SENTENCEPIECE_TYPES:
+            if proto is None:
+                raise ValueError(f"A {kind} tokenizer needs its model (proto).")
+            self.layer = keras_hub.tokenizers.SentencePieceTokenizer(
+                proto=proto, dtype="int32"
+            )
+            model = self.layer._sentence_piece  # tf-text's tokenizer
+            model._model_resource = _shared_sentencepiece_model(proto)
+            pieces = self.layer.get_vocabulary()
+            if pieces != self.vocabulary:
+                raise ValueError(
+                    f"The {kind} model holds {len(pieces)} pieces that are "
+                    f"not the {len(self.vocabulary)} tokens of its "
+                    "vocabulary file; the two must come from one training."
+                )
+        elif kind == "wordpiece":
             self.layer = keras_hub.tokenizers.WordPieceTokenizer(
                 vocabulary=self.vocabulary,
                 lowercase=lowercase,
@@ -294,11 +339,35 @@ class Tokenizer:
 
     @classmethod
     def train(
-        cls, texts, kind="wordpiece", vocabulary_size=8000, lowercase=False
+        cls,
+        texts,
+        kind="wordpiece",
+        vocabulary_size=8000,
+        lowercase=False,
+        character_coverage=1.0,
     ):
-        """Learns a vocabulary of at most `vocabulary_size` tokens."""
+        """Learns a vocabulary of at most `vocabulary_size` tokens.
+
+        `character_coverage` is the SentencePiece kinds' share of the
+        characters (by count) that must be pieces of their own; the rest
+        become `[UNK]`. SentencePiece advises 0.9995 for Chinese and
+        Japanese, 1.0 for small alphabets.
+        """
         _check_kind(kind)
         texts = list(texts)
+        if kind in SENTENCEPIECE_TYPES:
+            proto = train_sentencepiece(
+                [t.lower() for t in texts] if lowercase else texts,
+                SENTENCEPIECE_TYPES[kind],
+                vocabulary_size,
+                character_coverage,
+            )
+            return cls(
+                sentencepiece_pieces(proto),
+                kind=kind,
+                lowercase=lowercase,
+                proto=proto,
+            )
         if kind == "wordpiece":
             vocabulary = keras_hub.tokenizers.compute_word_piece_vocabulary(
                 tf.data.Dataset.from_tensor_slices(texts).batch(1024),
@@ -331,6 +400,8 @@ class Tokenizer:
     # eager calls go through the same graph path.
     @tf.function(reduce_retracing=True)
     def _tokenize(self, texts):
+        if self.lowercase and self.kind in SENTENCEPIECE_TYPES:
+            texts = tf.strings.lower(texts, encoding="utf-8")
         return tf.cast(self.layer.tokenize(texts), "int32")
 
     def detokenize(self, ids):
@@ -349,7 +420,15 @@ class Tokenizer:
         return tf.strings.strip(text)
 
     def save(self, directory, name):
-        """Writes `name.vocab` and `name.json` (`s2s_zoo.data.vocabulary`)."""
+        """Writes `name.vocab` and `name.json` (`s2s_zoo.data.vocabulary`),
+        and for SentencePiece its model as `name.model`."""
+        from s2s_zoo.export import atomic_file
+
+        if self.proto is not None:
+            os.makedirs(directory, exist_ok=True)
+            with atomic_file(os.path.join(directory, f"{name}.model")) as tmp:
+                with open(tmp, "wb") as f:
+                    f.write(self.proto)
         vocabulary_files.save(
             directory,
             name,
@@ -361,7 +440,99 @@ class Tokenizer:
     @classmethod
     def load(cls, directory, name):
         vocabulary, options = vocabulary_files.load(directory, name)
+        if options.get("kind") in SENTENCEPIECE_TYPES:
+            path = os.path.join(directory, f"{name}.model")
+            if not os.path.exists(path):
+                raise FileNotFoundError(
+                    f"No SentencePiece model {path!r}: a {options['kind']} "
+                    "tokenizer is saved as NAME.vocab, NAME.json and "
+                    "NAME.model."
+                )
+            with open(path, "rb") as f:
+                options["proto"] = f.read()
         return cls(vocabulary, **options)
+
+
+def _shared_sentencepiece_model(proto):
+    """tf-text's SentencePiece model resource, under a shared name.
+
+    tf-text's own resource is private to the op kernel that made it, and
+    eager TensorFlow drops every cached kernel when the global seed is set
+    (`tf.random.set_seed`, which `keras.utils.set_random_seed` and our
+    per-epoch seeds call): a tokenizer made before that then fails with
+    "Resource ... SentencepieceResource does not exist". Under a shared
+    name the resource outlives the kernel; the name is the model's hash,
+    so equal models share one resource and different ones never do.
+    (tf-text's own TODO, b/318839908, plans a ref-counted resource.)
+    """
+    import hashlib
+
+    from tensorflow_text.python.ops import sentencepiece_tokenizer as tf_text
+
+    shared_name = "s2s_zoo_sentencepiece_" + hashlib.sha256(proto).hexdigest()
+
+    class SharedModel(tf_text._SentencepieceModelResource):
+        def _create_resource(self):
+            with tf.name_scope("SentenceTokenizerInitializer"):
+                return tf_text.gen_sentencepiece_tokenizer.sentencepiece_op(
+                    model=self._model, shared_name=shared_name
+                )
+
+    return SharedModel(proto, None)
+
+
+def train_sentencepiece(texts, model_type, vocabulary_size, character_coverage):
+    """Trains a SentencePiece model on `texts`; returns its serialized
+    `ModelProto`, whose first four pieces are `RESERVED_TOKENS` (the ids
+    every s2s_zoo model expects).
+
+    The vocabulary may come out smaller than `vocabulary_size` when the
+    texts hold fewer pieces (`hard_vocab_limit=False`); every sentence is
+    read (no sampling), so the model depends on the texts alone.
+
+    Raises:
+        ValueError: When SentencePiece refuses the setting (it names why,
+            e.g. a vocabulary smaller than the characters to cover).
+    """
+    import io
+
+    import sentencepiece
+
+    model = io.BytesIO()
+    try:
+        sentencepiece.SentencePieceTrainer.train(
+            sentence_iterator=iter(texts),
+            model_writer=model,
+            model_type=model_type,
+            vocab_size=vocabulary_size,
+            character_coverage=character_coverage,
+            hard_vocab_limit=False,
+            input_sentence_size=0,
+            pad_id=PADDING_ID,
+            unk_id=UNKNOWN_ID,
+            bos_id=START_ID,
+            eos_id=END_ID,
+            pad_piece=PADDING_TOKEN,
+            unk_piece=UNKNOWN_TOKEN,
+            bos_piece=START_TOKEN,
+            eos_piece=END_TOKEN,
+            num_threads=os.cpu_count() or 1,
+            minloglevel=2,
+        )
+    except RuntimeError as error:
+        raise ValueError(
+            f"SentencePiece ({model_type}, {vocabulary_size} pieces) could "
+            f"not be trained on {len(texts)} sentences: {error}"
+        ) from error
+    return model.getvalue()
+
+
+def sentencepiece_pieces(proto):
+    """The pieces of a serialized SentencePiece model, by id."""
+    import sentencepiece
+
+    processor = sentencepiece.SentencePieceProcessor(model_proto=proto)
+    return [processor.id_to_piece(i) for i in range(processor.get_piece_size())]
 
 
 # === tf.data ===

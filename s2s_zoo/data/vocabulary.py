@@ -13,6 +13,8 @@ id 0 pads everywhere (the models mask on it) and id 1 is unknown:
 A tokenizer is saved as two files in a directory: `NAME.vocab`, one token
 a line in id order, and `NAME.json`, its kind and options. Translation,
 aspect-sentiment and sentence-pair tokenizers all use `save` and `load`.
+A SentencePiece tokenizer adds a third, `NAME.model`, its model as
+SentencePiece writes it (`s2s_zoo.data.translation.Tokenizer.save`).
 """
 
 import json

@@ -145,3 +145,123 @@ def test_dataset_pads_each_batch_to_its_own_longest():
         inputs["decoder_token_ids"], [[2, 9, 0], [2, 8, 8]]
     )
     np.testing.assert_array_equal(targets, [[9, 3, 0], [8, 8, 3]])
+
+
+# === SentencePiece ===
+
+
+@pytest.fixture(
+    scope="module", params=["sentencepiece_unigram", "sentencepiece_bpe"]
+)
+def sentencepiece(request):
+    pairs = t.read_tsv_pairs(fixture("tiny_cmn.tsv"))
+    english = [y for _, y in pairs]
+    return t.Tokenizer.train(english, request.param, 40)
+
+
+def test_sentencepiece_keeps_the_reserved_ids_and_round_trips(sentencepiece):
+    assert sentencepiece.vocabulary[:4] == t.RESERVED_TOKENS
+    assert 4 < sentencepiece.vocabulary_size <= 40
+    # Its own model and its vocabulary file agree piece for piece.
+    assert sentencepiece.layer.get_vocabulary() == sentencepiece.vocabulary
+    sentences = ["I like Chinese food.", "The cat is under the table."]
+    ids = sentencepiece.tokenize(sentences)
+    assert ids.dtype == tf.int32
+    assert int(tf.reduce_min(ids.flat_values)) > t.END_ID  # no specials
+    text = [s.decode() for s in sentencepiece.detokenize(ids).numpy()]
+    assert text == sentences
+    # Dense ids with [START], [END] and padding detokenize the same.
+    marked = tf.concat(
+        [
+            tf.fill([2, 1], t.START_ID),
+            ids.to_tensor(),
+            tf.fill([2, 1], t.END_ID),
+        ],
+        1,
+    )
+    again = [s.decode() for s in sentencepiece.detokenize(marked).numpy()]
+    assert again == sentences
+    # Characters it never saw become [UNK].
+    unknown = sentencepiece.tokenize(["Ω"]).flat_values.numpy().tolist()
+    assert t.UNKNOWN_ID in unknown
+
+
+def test_sentencepiece_save_load(sentencepiece, tmp_path):
+    sentencepiece.save(tmp_path, "target")
+    assert sorted(os.listdir(tmp_path)) == [
+        "target.json",
+        "target.model",
+        "target.vocab",
+    ]
+    loaded = t.Tokenizer.load(tmp_path, "target")
+    assert loaded.kind == sentencepiece.kind
+    assert loaded.vocabulary == sentencepiece.vocabulary
+    np.testing.assert_array_equal(
+        loaded.tokenize(["I like cats."]).flat_values,
+        sentencepiece.tokenize(["I like cats."]).flat_values,
+    )
+    os.remove(tmp_path / "target.model")
+    with pytest.raises(FileNotFoundError, match="No SentencePiece model"):
+        t.Tokenizer.load(tmp_path, "target")
+
+
+def test_sentencepiece_types_differ():
+    texts = [y for _, y in t.read_tsv_pairs(fixture("tiny_cmn.tsv"))] * 3
+    unigram = t.Tokenizer.train(texts, "sentencepiece_unigram", 40)
+    bpe = t.Tokenizer.train(texts, "sentencepiece_bpe", 40)
+    import sentencepiece as spm
+
+    types = {
+        kind: spm.SentencePieceProcessor(model_proto=tok.proto)
+        for kind, tok in (("unigram", unigram), ("bpe", bpe))
+    }
+    from sentencepiece import sentencepiece_model_pb2 as model_pb2
+
+    for name, processor in types.items():
+        proto = model_pb2.ModelProto()
+        proto.ParseFromString(processor.serialized_model_proto())
+        assert (
+            model_pb2.TrainerSpec.ModelType.Name(proto.trainer_spec.model_type)
+            == name.upper()
+        )
+
+
+def test_sentencepiece_lowercases_and_covers_chinese():
+    pairs = t.read_tsv_pairs(fixture("tiny_cmn.tsv"))
+    lower = t.Tokenizer.train(
+        [y for _, y in pairs], "sentencepiece_unigram", 40, lowercase=True
+    )
+    assert lower.tokenize(["THE CAT"]).flat_values.numpy().tolist() == (
+        lower.tokenize(["the cat"]).flat_values.numpy().tolist()
+    )
+    chinese = t.Tokenizer.train(
+        [s for s, _ in pairs],
+        "sentencepiece_bpe",
+        60,
+        character_coverage=t.character_coverage("zh"),
+    )
+    ids = chinese.tokenize(["我喜欢中国菜。"])
+    assert t.UNKNOWN_ID not in ids.flat_values.numpy().tolist()
+    assert chinese.detokenize(ids).numpy()[0].decode() == "我喜欢中国菜。"
+
+
+def test_sentencepiece_says_why_it_cannot_train():
+    with pytest.raises(ValueError) as error:
+        t.Tokenizer.train(["abcdefghij klmnopqrst"], "sentencepiece_bpe", 8)
+    assert str(error.value).startswith(
+        "SentencePiece (bpe, 8 pieces) could not be trained on 1 sentences: "
+    )
+    with pytest.raises(ValueError, match="needs its model"):
+        t.Tokenizer(t.RESERVED_TOKENS, kind="sentencepiece_bpe")
+
+
+def test_sentencepiece_survives_setting_the_seed(sentencepiece):
+    # Setting TensorFlow's global seed drops every cached op kernel, and
+    # tf-text's model resource used to go with its kernel ("Resource ...
+    # SentencepieceResource does not exist"); runs reseed every epoch.
+    import keras
+
+    before = sentencepiece.tokenize(["I like cats."]).flat_values.numpy()
+    keras.utils.set_random_seed(7)
+    after = sentencepiece.tokenize(["I like cats."]).flat_values.numpy()
+    np.testing.assert_array_equal(after, before)
