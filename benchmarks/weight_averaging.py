@@ -1,75 +1,178 @@
-"""Dev and test BLEU of a translation run's selected epoch, its
-exponential moving average and its average of the last epochs, as one
-table.
+"""Dev and test BLEU of translation runs' selected epochs, their exponential
+moving averages and their averages of the last epochs, as one table.
 
-    s2s-zoo translate --ema-decay 0.999 --average-last 3 \
-        --output-dir runs/translate_averaging
-    python -m benchmarks.weight_averaging runs/translate_averaging \
-        --json docs/results/weight_averaging.json \
+    for seed in 0 1 2; do
+      s2s-zoo translate --ema-decay 0.999 --average-last 3 --seed $seed \
+          --output-dir runs/averaging_$seed
+    done
+    python -m benchmarks.weight_averaging runs/averaging_0 runs/averaging_1 \
+        runs/averaging_2 --json docs/results/weight_averaging.json \
         --markdown docs/results/weight_averaging.md
 
-The run scores each set of weights itself at the end of training (beam
-search with the run's setting, sacreBLEU against all references); this
-script only reads its `metrics.json` and writes the table.
+Each run scores each set of its weights itself at the end of training
+(beam search with the run's setting, sacreBLEU against all references);
+this script only reads their `metrics.json` files and writes the table:
+one row per run and set of weights, then the mean change against the
+selected epoch over the runs.
 """
 
 import argparse
 import json
 import os
+import statistics
 import time
 
-from benchmarks.decoding_options import describe_run
 from benchmarks.decoding_options import write_table
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("run", help="a finished translation run directory")
-    parser.add_argument("--json")
-    parser.add_argument("--markdown")
-    args = parser.parse_args(argv)
-    with open(os.path.join(args.run, "metrics.json")) as f:
+def read_scores(run):
+    with open(os.path.join(run, "metrics.json")) as f:
         metrics = json.load(f)
     scores = metrics["results"].get("weight_averaging")
     if not scores:
         raise SystemExit(
-            f"{args.run}: this run kept no weight average; train it with "
+            f"{run}: this run kept no weight average; train it with "
             "--ema-decay and/or --average-last."
         )
-    base = scores["selected"]
+    return metrics, scores
+
+
+def ema_cost(steps=30, batch_size=128, source_length=12, target_length=12):
+    """Milliseconds of one training step of the default translator and of
+    one update of its moving average, on random batches of fixed shape."""
+    import keras
+    import numpy as np
+
+    import s2s_zoo
+    from s2s_zoo import training
+
+    with training.global_dtype_policy(training.resolve_precision("auto")):
+        model = s2s_zoo.build(
+            "bahdanau_attention",
+            preset="cpu",
+            source_vocabulary_size=3531,
+            target_vocabulary_size=2031,
+        )
+        model.compile(
+            optimizer=keras.optimizers.Adam(1.5e-3, global_clipnorm=1.0),
+            loss=training.masked_loss(0.1),
+        )
+        rng = np.random.default_rng(0)
+        source = rng.integers(4, 3531, (batch_size, source_length))
+        target = rng.integers(4, 2031, (batch_size, target_length))
+        inputs = {
+            "encoder_token_ids": source.astype("int32"),
+            "decoder_token_ids": target.astype("int32"),
+        }
+        ema = training.ExponentialMovingAverage(0.999)
+        ema.set_model(model)
+        ema.on_train_begin()
+
+        def mean_ms(function):
+            for _ in range(3):
+                function()
+            start = time.perf_counter()
+            for _ in range(steps):
+                function()
+            return 1000 * (time.perf_counter() - start) / steps
+
+        step = mean_ms(lambda: model.train_on_batch(inputs, target))
+        update = mean_ms(lambda: ema.on_train_batch_end(0))
+    return step, update
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("runs", nargs="*", help="finished translation runs")
+    parser.add_argument(
+        "--ema-cost",
+        action="store_true",
+        help="time one training step of the default translator and one "
+        "update of its moving average (batch 128), and stop",
+    )
+    parser.add_argument("--json")
+    parser.add_argument("--markdown")
+    args = parser.parse_args(argv)
+    if args.ema_cost:
+        step, update = ema_cost()
+        print(
+            f"training step {step:.1f} ms, moving-average update "
+            f"{update:.1f} ms ({100 * update / step:.1f}% of a step)"
+        )
+        return
+    if not args.runs:
+        parser.error("give the runs to tabulate (or --ema-cost)")
     lines = [
-        "| weights | dev BLEU | test BLEU | test vs selected |",
-        "|---|---|---|---|",
+        "| run | weights | dev BLEU | test BLEU | test vs selected |",
+        "|---|---|---:|---:|---:|",
     ]
-    for name, figures in scores.items():
-        label = (
-            f"selected epoch ({metrics['training']['best_epoch']}, by "
-            f"{metrics['training']['selected_on']})"
-            if name == "selected"
-            else name
+    changes = {}
+    runs = []
+    for run in args.runs:
+        metrics, scores = read_scores(run)
+        training = metrics["training"]
+        seed = metrics["config"]["seed"]
+        base = scores["selected"]
+        runs.append(
+            {
+                "seed": seed,
+                "command": metrics.get("command"),
+                "date": metrics.get("date"),
+                "training": training,
+                "weight_averaging": scores,
+            }
         )
-        lines.append(
-            f"| {label} | {figures['dev_bleu']:.2f} "
-            f"| {figures['test_bleu']:.2f} "
-            f"| {figures['test_bleu'] - base['test_bleu']:+.2f} |"
+        for name, figures in scores.items():
+            label = (
+                f"selected epoch ({training['best_epoch']} of "
+                f"{training['epochs_completed']}, by "
+                f"{training['selected_on']})"
+                if name == "selected"
+                else name
+            )
+            change = figures["test_bleu"] - base["test_bleu"]
+            if name != "selected":
+                changes.setdefault(name, []).append(
+                    (figures["dev_bleu"] - base["dev_bleu"], change)
+                )
+            lines.append(
+                f"| seed {seed} | {label} | {figures['dev_bleu']:.2f} "
+                f"| {figures['test_bleu']:.2f} | {change:+.2f} |"
+            )
+    summary = [
+        "| weights | mean dev change | mean test change | runs |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, pairs in changes.items():
+        summary.append(
+            f"| {name} | {statistics.mean(d for d, _ in pairs):+.2f} "
+            f"| {statistics.mean(t for _, t in pairs):+.2f} | {len(pairs)} |"
         )
-    print("\n".join(lines))
+    print("\n".join(lines + [""] + summary))
+    first = runs[0]
+    minutes = [r["training"]["train_seconds"] / 60 for r in runs]
+    epochs = [r["training"]["epochs_completed"] for r in runs]
+    intro = (
+        f"Written by `python -m benchmarks.weight_averaging` on "
+        f"{time.strftime('%Y-%m-%d')} from {len(runs)} runs of "
+        f"`{first['command']}` (seeds "
+        f"{', '.join(str(r['seed']) for r in runs)}; "
+        f"{min(epochs)}-{max(epochs)} epochs in "
+        f"{min(minutes):.1f}-{max(minutes):.1f} minutes, {first['date']} and "
+        "after). Beam search with the run's setting, sacreBLEU against all "
+        "references."
+    )
     if args.markdown:
         write_table(
-            args.markdown, "weight_averaging", describe_run(metrics), lines
+            args.markdown,
+            "weight_averaging",
+            intro,
+            lines + [""] + summary,
         )
-    training = metrics["training"]
     if args.json:
         with open(args.json, "w") as f:
             json.dump(
-                {
-                    "date": time.strftime("%Y-%m-%d"),
-                    "run_command": metrics.get("command"),
-                    "training": training,
-                    "weight_averaging": scores,
-                },
-                f,
-                indent=2,
+                {"date": time.strftime("%Y-%m-%d"), "runs": runs}, f, indent=2
             )
 
 

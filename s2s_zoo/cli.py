@@ -4,6 +4,7 @@
     s2s-zoo aspect-sentiment --train Restaurants_Train_v2.xml --test ...
     s2s-zoo sentence-pairs --task sick
     s2s-zoo bottleneck --quick
+    s2s-zoo ensemble runs/seed0 runs/seed1 runs/seed2
 
 Every field of a task's `Config` is a flag (dashes for underscores) with
 its type, default and help; booleans also take a `--no-` form. Model
@@ -155,6 +156,33 @@ def parser():
         )
         _backend_flag(sub)
         add_config_arguments(sub, module.Config)
+    sub = commands.add_parser(
+        "ensemble",
+        help="Decode with several finished translation runs as one.",
+        description="Decode with several finished translation runs as one "
+        "(the mean of their log probabilities at each step), score it on "
+        "dev and test beside each member, save it and export one "
+        "SavedModel that holds them all.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    _backend_flag(sub)
+    sub.add_argument(
+        "runs",
+        nargs="+",
+        help="translation run directories trained on the same data with "
+        "the same tokenizers",
+    )
+    sub.add_argument(
+        "--output-dir",
+        default="runs/translate_ensemble",
+        help="where metrics.json, the ensemble and its SavedModel go",
+    )
+    sub.add_argument(
+        "--export",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="write the ensemble's SavedModel",
+    )
     return root
 
 
@@ -191,6 +219,15 @@ def main(argv=None):
     from s2s_zoo import tasks
 
     arguments = parser().parse_args(argv)
+    if arguments.command == "ensemble":
+        translation = tasks.get("translation")
+        try:
+            translation.assemble(
+                arguments.runs, arguments.output_dir, arguments.export
+            )
+        except (ValueError, FileNotFoundError) as error:
+            raise SystemExit(f"s2s-zoo ensemble: error: {error}")
+        return 0
     module = tasks.get(COMMANDS[arguments.command])
     try:
         config = config_from_args(module, arguments)

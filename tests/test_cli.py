@@ -10,7 +10,13 @@ from s2s_zoo import cli
 
 @pytest.mark.parametrize(
     "command",
-    ["translate", "aspect-sentiment", "sentence-pairs", "bottleneck"],
+    [
+        "translate",
+        "aspect-sentiment",
+        "sentence-pairs",
+        "bottleneck",
+        "ensemble",
+    ],
 )
 def test_every_subcommand_prints_its_help(command):
     out = io.StringIO()

@@ -6,6 +6,7 @@ from s2s_zoo.models.attention_seq2seq import LuongSeq2Seq
 from s2s_zoo.models.attention_seq2seq import RNNSearch
 from s2s_zoo.models.base import Seq2SeqModel
 from s2s_zoo.models.base import ZooModel
+from s2s_zoo.models.ensemble import Ensemble
 from s2s_zoo.models.seq2seq import DeepLSTMSeq2Seq
 from s2s_zoo.models.seq2seq import RNNEncoderDecoder
 
@@ -13,6 +14,7 @@ __all__ = [
     "ABCNN",
     "ATAELSTM",
     "DeepLSTMSeq2Seq",
+    "Ensemble",
     "LuongSeq2Seq",
     "RNNEncoderDecoder",
     "RNNSearch",

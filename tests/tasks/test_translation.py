@@ -180,18 +180,24 @@ print(json.dumps({
 """
 
 
-def test_saved_model_serves_strings_in_a_fresh_process(run):
-    output_dir, trained = run
+def serve_in_a_fresh_process(saved_model, texts=HOSTILE):
+    """`SERVE` run on `texts` in a process that imports only TensorFlow
+    and tensorflow-text; returns what it printed."""
     result = subprocess.run(
-        [sys.executable, "-c", SERVE, os.path.join(output_dir, "saved_model")],
-        input=json.dumps(HOSTILE),
+        [sys.executable, "-c", SERVE, saved_model],
+        input=json.dumps(texts),
         capture_output=True,
         text=True,
         timeout=300,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    out = json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_saved_model_serves_strings_in_a_fresh_process(run):
+    output_dir, trained = run
+    out = serve_in_a_fresh_process(os.path.join(output_dir, "saved_model"))
     assert out["translation"] == trained.translate(HOSTILE).translations
     assert len(out["score"]) == len(HOSTILE)
     assert out["attention_shape"][0] == len(HOSTILE)
@@ -561,3 +567,109 @@ def test_weight_averages_are_scored_and_the_selected_weights_exported(
     loaded = tasks.load(str(tmp_path))
     for mine, theirs in zip(trained.model.weights, loaded.model.weights):
         np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+
+
+# === Ensembles ===
+
+
+@pytest.fixture(scope="module")
+def second_run(tmp_path_factory):
+    output_dir = str(tmp_path_factory.mktemp("translate_seed1"))
+    trained = translation.train(
+        translation.Config(
+            **TINY, epochs=1, max_minutes=2, seed=1, output_dir=output_dir
+        )
+    )
+    return output_dir, trained
+
+
+def test_an_ensemble_of_runs_is_scored_saved_and_served(
+    run, second_run, tmp_path
+):
+    from s2s_zoo import cli
+    from s2s_zoo.models.ensemble import Ensemble
+
+    members = [run[0], second_run[0]]
+    out = str(tmp_path / "ensemble")
+    assert cli.main(["ensemble", *members, "--output-dir", out]) == 0
+    with open(os.path.join(out, "metrics.json")) as f:
+        metrics = json.load(f)
+    assert [m["run"] for m in metrics["members"]] == members
+    # Each member scored as its own run scored itself (same test split,
+    # same decoding).
+    for figures, (_, trained) in zip(metrics["members"], (run, second_run)):
+        assert figures["test_bleu"] == pytest.approx(
+            trained.metrics["results"]["bleu"], abs=1e-6
+        )
+    assert 0 <= metrics["ensemble"]["test_bleu"] <= 100
+    # In memory, reloaded and served: one translator.
+    combined = translation.ensemble(members)
+    assert isinstance(combined.model, Ensemble)
+    expected = combined.translate(HOSTILE)
+    loaded = tasks.load(out)
+    assert isinstance(loaded.model, Ensemble)
+    assert loaded.translate(HOSTILE).translations == expected.translations
+    served = serve_in_a_fresh_process(os.path.join(out, "saved_model"))
+    assert served["translation"] == expected.translations
+    np.testing.assert_allclose(served["score"], expected.scores, rtol=1e-3)
+
+
+def test_an_ensemble_refuses_runs_of_other_vocabularies(run):
+    output_dir, trained = run
+    from s2s_zoo.data import translation as text
+
+    target = trained.target_tokenizer
+    other = translation.TranslationRun(
+        trained.model,
+        trained.source_tokenizer,
+        text.Tokenizer(target.vocabulary[:-1], kind=target.kind),
+        dataclasses.replace(trained.config, output_dir="runs/other"),
+    )
+    n = target.vocabulary_size
+    with pytest.raises(ValueError) as error:
+        translation.ensemble([trained, other])
+    assert str(error.value) == (
+        f"'runs/other' has another target tokenizer ({target.kind}, {n - 1} "
+        f"tokens) than {output_dir!r} ({target.kind}, {n} tokens); the "
+        "members of an ensemble must share both vocabularies (train them on "
+        "the same data with the same tokenizer settings)."
+    )
+    from s2s_zoo import cli
+
+    with pytest.raises(SystemExit, match="s2s-zoo ensemble: error: "):
+        cli.main(["ensemble", output_dir, os.path.dirname(output_dir)])
+
+
+# === SentencePiece ===
+
+
+def test_sentencepiece_run_is_saved_loaded_and_served(tmp_path):
+    output_dir = str(tmp_path / "spm")
+    trained = translation.train(
+        translation.Config(
+            **{**TINY, "max_train_pairs": 2000},
+            epochs=1,
+            max_minutes=None,
+            source_tokenizer="sentencepiece_unigram",
+            target_tokenizer="sentencepiece_bpe",
+            source_vocabulary_size=1500,
+            target_vocabulary_size=500,
+            output_dir=output_dir,
+        )
+    )
+    for side, kind in (("source", "unigram"), ("target", "bpe")):
+        tokenizer = getattr(trained, f"{side}_tokenizer")
+        assert tokenizer.kind == f"sentencepiece_{kind}"
+        assert os.path.exists(
+            os.path.join(output_dir, "vocabulary", f"{side}.model")
+        )
+    # The source pieces span several characters where the data repeats
+    # them (unlike the character tokenizer).
+    pieces = trained.source_tokenizer.vocabulary
+    assert max(len(p.lstrip("\u2581")) for p in pieces[4:]) > 1
+    expected = trained.translate(HOSTILE)
+    loaded = tasks.load(output_dir)
+    assert loaded.source_tokenizer.vocabulary == pieces
+    assert loaded.translate(HOSTILE).translations == expected.translations
+    served = serve_in_a_fresh_process(os.path.join(output_dir, "saved_model"))
+    assert served["translation"] == expected.translations
