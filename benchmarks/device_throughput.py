@@ -1,0 +1,206 @@
+"""Training throughput of the default translator on one accelerator, at
+several batch sizes: the figure behind the 8-GPU estimate of the Scaling
+out page (data parallelism on 8 devices gives each device 1/8 of the
+global batch, so what matters is how one device's speed grows with its
+own batch).
+
+    KERAS_BACKEND=jax python -m benchmarks.device_throughput \
+        --batches 16 128 1024 --json docs/results/device_throughput.json \
+        --markdown docs/results/device_throughput.md
+
+It needs Keras and the running backend only (no TensorFlow, no data
+files), so it runs on a GPU machine that has JAX and nothing else: the
+model is the default recipe's (bahdanau_attention at the `cpu` preset,
+the vocabulary sizes the bundled data gives, Adam with global clipping
+and the label-smoothed loss, `mixed_bfloat16`), and the batches are
+random ids padded to the mean padded lengths of the recipe's bucketed
+batches (`--source-length`, `--target-length`; measured on the bundled
+data by `--measure-lengths`, which does need TensorFlow). Each batch size
+runs `--warmup` untimed steps (compiling) and then `--steps` timed ones.
+"""
+
+import argparse
+import json
+import platform
+import time
+
+# The recipe's figures on the bundled data (`--measure-lengths` prints
+# them): vocabulary sizes, and the mean padded source and target lengths
+# of its bucketed training batches.
+SOURCE_VOCABULARY = 3531
+TARGET_VOCABULARY = 2031
+SOURCE_LENGTH = 11.5
+TARGET_LENGTH = 11.5
+
+
+def measure_lengths():
+    """Mean padded lengths of the default recipe's training batches."""
+    import numpy as np
+
+    from s2s_zoo.tasks import translation
+
+    config = translation.Config(output_dir="runs/measure_lengths")
+    data = translation.prepare(config)
+    source, target, sentences = [], [], []
+    for inputs, labels in data.train:
+        source.append(inputs["encoder_token_ids"].shape[1])
+        target.append(labels.shape[1])
+        sentences.append(labels.shape[0])
+    weights = np.asarray(sentences, "float64")
+    return {
+        "source_vocabulary": data.source_tokenizer.vocabulary_size,
+        "target_vocabulary": data.target_tokenizer.vocabulary_size,
+        "source_length": float(np.average(source, weights=weights)),
+        "target_length": float(np.average(target, weights=weights)),
+    }
+
+
+def time_batch(batch_size, args):
+    import keras
+    import numpy as np
+
+    import s2s_zoo
+    from s2s_zoo import training
+
+    keras.config.set_dtype_policy(args.precision)
+    keras.utils.set_random_seed(0)
+    model = s2s_zoo.build(
+        "bahdanau_attention",
+        preset=args.preset,
+        source_vocabulary_size=args.source_vocabulary,
+        target_vocabulary_size=args.target_vocabulary,
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(1.5e-3, global_clipnorm=1.0),
+        loss=training.masked_loss(0.1),
+    )
+    rng = np.random.default_rng(0)
+    source_length = round(args.source_length)
+    target_length = round(args.target_length)
+    source = rng.integers(
+        4, args.source_vocabulary, (batch_size, source_length)
+    ).astype("int32")
+    target = rng.integers(
+        4, args.target_vocabulary, (batch_size, target_length)
+    ).astype("int32")
+    inputs = {"encoder_token_ids": source, "decoder_token_ids": target}
+    for _ in range(args.warmup):
+        model.train_on_batch(inputs, target)
+    start = time.perf_counter()
+    for _ in range(args.steps):
+        # train_on_batch returns the loss as a Python float: each step
+        # has finished when it returns.
+        loss = model.train_on_batch(inputs, target)
+    seconds = (time.perf_counter() - start) / args.steps
+    return {
+        "batch": batch_size,
+        "step_ms": 1000 * seconds,
+        "sentences_per_second": batch_size / seconds,
+        "target_tokens_per_second": batch_size * target_length / seconds,
+        "loss": float(loss if np.isscalar(loss) else loss[0]),
+    }
+
+
+def device_name():
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        device = jax.devices()[0]
+        return (
+            f"{device.device_kind} ({device.platform}, JAX {jax.__version__})"
+        )
+    return f"{platform.processor() or platform.machine()} ({backend})"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--batches", type=int, nargs="+", default=[16, 128])
+    parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--precision", default="mixed_bfloat16")
+    parser.add_argument(
+        "--preset",
+        default="cpu",
+        help="registry preset; `paper` with --source-vocabulary 30000 "
+        "--target-vocabulary 30000 is RNNsearch at WMT size",
+    )
+    parser.add_argument(
+        "--source-vocabulary", type=int, default=SOURCE_VOCABULARY
+    )
+    parser.add_argument(
+        "--target-vocabulary", type=int, default=TARGET_VOCABULARY
+    )
+    parser.add_argument("--source-length", type=float, default=SOURCE_LENGTH)
+    parser.add_argument("--target-length", type=float, default=TARGET_LENGTH)
+    parser.add_argument(
+        "--measure-lengths",
+        action="store_true",
+        help="print the recipe's vocabulary sizes and mean padded lengths "
+        "(needs TensorFlow and the bundled data) and stop",
+    )
+    parser.add_argument("--json")
+    parser.add_argument("--markdown")
+    args = parser.parse_args(argv)
+    if args.measure_lengths:
+        print(json.dumps(measure_lengths(), indent=2))
+        return
+    rows = []
+    for batch_size in args.batches:
+        row = time_batch(batch_size, args)
+        rows.append(row)
+        print(
+            f"batch {row['batch']}: {row['step_ms']:.1f} ms/step, "
+            f"{row['sentences_per_second']:,.0f} sentences/s",
+            flush=True,
+        )
+    device = device_name()
+    result = {
+        "date": time.strftime("%Y-%m-%d"),
+        "device": device,
+        "precision": args.precision,
+        "preset": args.preset,
+        "source_vocabulary": args.source_vocabulary,
+        "target_vocabulary": args.target_vocabulary,
+        "source_length": args.source_length,
+        "target_length": args.target_length,
+        "steps": args.steps,
+        "warmup": args.warmup,
+        "rows": rows,
+    }
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=2)
+    if args.markdown:
+        base = rows[0]
+        lines = [
+            "<!-- generated by python -m benchmarks.device_throughput; do "
+            "not edit -->",
+            f"Measured on {result['date']}, one {device}: "
+            f"bahdanau_attention at the {args.preset} preset, vocabularies "
+            f"of {args.source_vocabulary:,} and {args.target_vocabulary:,}, "
+            f"{args.precision}, random batches of "
+            f"{round(args.source_length)} source and "
+            f"{round(args.target_length)} target tokens, {args.steps} timed "
+            f"steps after {args.warmup}.",
+            "",
+            "| batch per device | ms per step | sentences/s | target tokens/s "
+            f"| sentences/s vs batch {base['batch']} |",
+            "|---:|---:|---:|---:|---:|",
+        ]
+        for row in rows:
+            ratio = row["sentences_per_second"] / base["sentences_per_second"]
+            lines.append(
+                f"| {row['batch']} | {row['step_ms']:.1f} "
+                f"| {row['sentences_per_second']:,.0f} "
+                f"| {row['target_tokens_per_second']:,.0f} "
+                f"| {ratio:.1f}x |"
+            )
+        with open(args.markdown, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
