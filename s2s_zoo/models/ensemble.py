@@ -75,6 +75,7 @@ class Ensemble(Seq2SeqModel):
                     f"member 0 {sizes[0]}; members must share the target "
                     "vocabulary."
                 )
+        members = _unique_names(members)
         # A functional model over the members' own graphs: the subclasses
         # of Seq2SeqModel are functional (Keras turns the base into
         # `Functional` once one is built), so this one is too.
@@ -124,6 +125,24 @@ class Ensemble(Seq2SeqModel):
                 keras.saving.serialize_keras_object(m) for m in self.members
             ],
         }
+
+
+def _unique_names(members):
+    """`members`, with a renamed copy of each model whose name an earlier,
+    different model already has (a functional graph needs unique names,
+    and runs trained in separate processes are all called, say,
+    `rnn_search`). The caller's models are left as they are."""
+    seen = {}
+    unique = []
+    for i, member in enumerate(members):
+        if seen.setdefault(member.name, member) is not member:
+            config = {**member.get_config(), "name": f"{member.name}_{i}"}
+            copy = type(member).from_config(config)
+            copy.set_weights(member.get_weights())
+            seen[copy.name] = copy
+            member = copy
+        unique.append(member)
+    return unique
 
 
 def _combine(logits):

@@ -138,3 +138,23 @@ def test_members_must_share_the_target_vocabulary(members):
         Ensemble([])
     with pytest.raises(TypeError, match="member 1 is a Sequential"):
         Ensemble([members[0], keras.Sequential([keras.layers.Dense(1)])])
+
+
+def test_members_of_one_name_are_copied_under_new_names(members, tmp_path):
+    # Runs trained in separate processes all load under one name (say
+    # "rnn_search"); a model made from another's config takes its name.
+    first = members[0]
+    second = randomized(type(first).from_config(first.get_config()), 0.3)
+    assert second.name == first.name
+    ensemble = Ensemble([first, second])
+    names = [m.name for m in ensemble.members]
+    assert names == [first.name, f"{first.name}_1"]
+    assert second.name == first.name  # the caller's model is unchanged
+    for copy, original in zip(ensemble.members[1].weights, second.weights):
+        np.testing.assert_array_equal(numpy(copy), numpy(original))
+    path = str(tmp_path / "ensemble.keras")
+    ensemble.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_allclose(
+        numpy(loaded(inputs())), numpy(ensemble(inputs())), rtol=1e-5
+    )
