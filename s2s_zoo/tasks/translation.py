@@ -188,6 +188,9 @@ class Config:
     max_train_pairs: typing.Optional[int] = option(
         None, "use only the first N training pairs (smoke tests)"
     )
+    max_eval_pairs: typing.Optional[int] = option(
+        None, "use only the first N dev and N test pairs (smoke tests)"
+    )
     export: bool = option(
         True, "write model.keras's SavedModel and the attention figures"
     )
@@ -276,6 +279,16 @@ class Data:
     train_epochs: typing.Callable
 
 
+def split(config, pairs):
+    """The train, dev and test pairs of a run (`text.split_pairs`), cut to
+    `config.max_train_pairs` and `config.max_eval_pairs`."""
+    splits = text.split_pairs(list(pairs))
+    splits["train"] = splits["train"][: config.max_train_pairs]
+    for name in ("dev", "test"):
+        splits[name] = splits[name][: config.max_eval_pairs]
+    return splits
+
+
 def _tokenizer_dir(config):
     return os.path.join(config.output_dir, "vocabulary")
 
@@ -299,8 +312,8 @@ def prepare(config, pairs=None):
             config.target_lang,
             config.strict_data,
         )
-    splits = text.split_pairs(list(pairs))
-    train_pairs = splits["train"][: config.max_train_pairs]
+    splits = split(config, pairs)
+    train_pairs = splits["train"]
     if not train_pairs or not splits["dev"]:
         raise ValueError(
             f"{len(pairs)} pairs give {len(train_pairs)} training and "
@@ -823,7 +836,7 @@ def test_pairs(config):
     pairs = load_pairs(
         config.data, config.source_lang, config.target_lang, config.strict_data
     )
-    return text.split_pairs(pairs)["test"]
+    return split(config, pairs)["test"]
 
 
 def evaluate(run, pairs=None, beam_width=None, batch_size=None, **options):
@@ -982,7 +995,7 @@ def assemble(runs, output_dir="runs/translate_ensemble", export_model=True):
         combined.config.target_lang,
         combined.config.strict_data,
     )
-    splits = text.split_pairs(pairs)
+    splits = split(combined.config, pairs)
 
     def scores(run):
         dev = evaluate(run, splits["dev"])
