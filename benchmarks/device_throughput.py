@@ -55,35 +55,68 @@ def measure_lengths():
     }
 
 
-def time_batch(batch_size, args):
+def recipe_model(
+    preset="cpu",
+    source_vocabulary=SOURCE_VOCABULARY,
+    target_vocabulary=TARGET_VOCABULARY,
+):
+    """The recipe's model, compiled as the recipe compiles it (Adam, global
+    clipping, the label-smoothed loss), under the current dtype policy."""
     import keras
-    import numpy as np
 
     import s2s_zoo
     from s2s_zoo import training
 
-    keras.config.set_dtype_policy(args.precision)
-    keras.utils.set_random_seed(0)
     model = s2s_zoo.build(
         "bahdanau_attention",
-        preset=args.preset,
-        source_vocabulary_size=args.source_vocabulary,
-        target_vocabulary_size=args.target_vocabulary,
+        preset=preset,
+        source_vocabulary_size=source_vocabulary,
+        target_vocabulary_size=target_vocabulary,
     )
     model.compile(
         optimizer=keras.optimizers.Adam(1.5e-3, global_clipnorm=1.0),
         loss=training.masked_loss(0.1),
     )
+    return model
+
+
+def random_batch(
+    batch_size,
+    source_length=SOURCE_LENGTH,
+    target_length=TARGET_LENGTH,
+    source_vocabulary=SOURCE_VOCABULARY,
+    target_vocabulary=TARGET_VOCABULARY,
+):
+    """`(inputs, targets)` of random ids (no padding), lengths rounded."""
+    import numpy as np
+
     rng = np.random.default_rng(0)
-    source_length = round(args.source_length)
-    target_length = round(args.target_length)
     source = rng.integers(
-        4, args.source_vocabulary, (batch_size, source_length)
+        4, source_vocabulary, (batch_size, round(source_length))
     ).astype("int32")
     target = rng.integers(
-        4, args.target_vocabulary, (batch_size, target_length)
+        4, target_vocabulary, (batch_size, round(target_length))
     ).astype("int32")
-    inputs = {"encoder_token_ids": source, "decoder_token_ids": target}
+    return {"encoder_token_ids": source, "decoder_token_ids": target}, target
+
+
+def time_batch(batch_size, args):
+    import keras
+    import numpy as np
+
+    keras.config.set_dtype_policy(args.precision)
+    keras.utils.set_random_seed(0)
+    model = recipe_model(
+        args.preset, args.source_vocabulary, args.target_vocabulary
+    )
+    inputs, target = random_batch(
+        batch_size,
+        args.source_length,
+        args.target_length,
+        args.source_vocabulary,
+        args.target_vocabulary,
+    )
+    target_length = target.shape[1]
     for _ in range(args.warmup):
         model.train_on_batch(inputs, target)
     start = time.perf_counter()

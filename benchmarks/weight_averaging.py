@@ -22,7 +22,7 @@ import os
 import statistics
 import time
 
-from benchmarks.decoding_options import write_table
+from benchmarks import results
 
 
 def read_scores(run):
@@ -37,33 +37,16 @@ def read_scores(run):
     return metrics, scores
 
 
-def ema_cost(steps=30, batch_size=128, source_length=12, target_length=12):
+def ema_cost(steps=30, batch_size=128):
     """Milliseconds of one training step of the default translator and of
-    one update of its moving average, on random batches of fixed shape."""
-    import keras
-    import numpy as np
-
-    import s2s_zoo
+    one update of its moving average, on random batches of the recipe's
+    mean padded lengths."""
+    from benchmarks import device_throughput
     from s2s_zoo import training
 
     with training.global_dtype_policy(training.resolve_precision("auto")):
-        model = s2s_zoo.build(
-            "bahdanau_attention",
-            preset="cpu",
-            source_vocabulary_size=3531,
-            target_vocabulary_size=2031,
-        )
-        model.compile(
-            optimizer=keras.optimizers.Adam(1.5e-3, global_clipnorm=1.0),
-            loss=training.masked_loss(0.1),
-        )
-        rng = np.random.default_rng(0)
-        source = rng.integers(4, 3531, (batch_size, source_length))
-        target = rng.integers(4, 2031, (batch_size, target_length))
-        inputs = {
-            "encoder_token_ids": source.astype("int32"),
-            "decoder_token_ids": target.astype("int32"),
-        }
+        model = device_throughput.recipe_model()
+        inputs, target = device_throughput.random_batch(batch_size)
         ema = training.ExponentialMovingAverage(0.999)
         ema.set_model(model)
         ema.on_train_begin()
@@ -162,18 +145,9 @@ def main(argv=None):
         "after). Beam search with the run's setting, sacreBLEU against all "
         "references."
     )
-    if args.markdown:
-        write_table(
-            args.markdown,
-            "weight_averaging",
-            intro,
-            lines + [""] + summary,
-        )
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(
-                {"date": time.strftime("%Y-%m-%d"), "runs": runs}, f, indent=2
-            )
+    results.save(
+        args, "weight_averaging", intro, lines + [""] + summary, {"runs": runs}
+    )
 
 
 if __name__ == "__main__":
