@@ -1,3 +1,4 @@
+import fcntl
 import os
 import subprocess
 import sys
@@ -26,7 +27,20 @@ def site(tmp_path_factory):
     """
     if os.environ.get("S2S_ZOO_SITE"):
         return os.environ["S2S_ZOO_SITE"]
-    site_dir = tmp_path_factory.mktemp("site")
+    # Under pytest-xdist every worker asks for the site: the first builds
+    # it in the folder the workers share, the others wait for it.
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # this session's, above the workers' own
+    with open(shared / "site.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        site_dir = shared / "site"
+        if not (site_dir / "index.html").exists():
+            _build_site(site_dir)
+    return str(site_dir)
+
+
+def _build_site(site_dir):
     env = {
         **os.environ,
         "TF_CPP_MIN_LOG_LEVEL": "3",
@@ -58,4 +72,3 @@ def site(tmp_path_factory):
     assert result.returncode == 0, (
         "mkdocs build --strict failed:\n" + "\n".join(problems or [log[-3000:]])
     )
-    return str(site_dir)

@@ -25,6 +25,9 @@ run = translation.train(
     data=[data], source_lang="zh", preset="tiny", epochs=1, max_minutes=0,
     batch_size=32, beam_width=2, select_on="loss", output_dir=output_dir,
     export=True, max_train_pairs=250,
+    # Few batch shapes and float32: JAX compiles each new shape, and
+    # bfloat16 programs compile slower on a CPU.
+    max_length=6, bucket_width=6, precision="float32",
 )
 sources = [s for s, _ in translation.test_pairs(run.config)]
 sources = sorted(set(sources))[:8] + ["我喜欢中国美食", ""]
