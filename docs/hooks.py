@@ -584,36 +584,52 @@ def results_figures(pattern="*.png"):
 # === Tutorials ===
 #
 # Each `docs/tutorials/NAME.py` (a percent-format script, see
-# `docs/tutorial_runner.py`) is executed at build time and becomes the page
-# `tutorials/NAME.md`, with the code, what it printed and its figures. The
-# result is kept in `.cache/tutorials/` under a key of the script, the runner
-# and every source file of the package, so a rebuild with nothing changed
-# does not train the models again; `S2S_ZOO_TUTORIALS=rerun` ignores it.
+# `docs/tutorial_runner.py`) is executed and becomes the page
+# `tutorials/NAME.md`, with the code, what it printed and its figures. As
+# keras.io does with its examples, the result is kept in the repository
+# (`docs/tutorials/ran/NAME/`) with a key of the script and the runner: a
+# build runs a tutorial again only when one of them changed, or with
+# `S2S_ZOO_TUTORIALS=rerun` (do that when the package's behaviour changed,
+# and commit the new output). Building the site thus trains no model, and
+# the test suite, which builds it, stays within its time.
 
 TUTORIALS = os.path.join(DOCS, "tutorials")
 RUNNER = os.path.join(DOCS, "tutorial_runner.py")
-TUTORIAL_CACHE = os.path.join(ROOT, ".cache", "tutorials")
+TUTORIAL_OUTPUTS = os.path.join(TUTORIALS, "ran")
 PROVENANCE_MARK = "<!-- tutorial:provenance -->"
 
 
-def _tutorial_key(script):
+def tutorial_key(script):
+    """The hash of `script` and the runner that its kept output records."""
     digest = hashlib.sha256()
-    sources = [script, RUNNER] + sorted(
-        glob.glob(os.path.join(ROOT, "s2s_zoo", "**", "*.py"), recursive=True)
-    )
-    for path in sources:
-        digest.update(os.path.relpath(path, ROOT).encode())
+    for path in (script, RUNNER):
+        digest.update(os.path.basename(path).encode())
         with open(path, "rb") as f:
             digest.update(f.read())
     return digest.hexdigest()[:16]
 
 
+def tutorial_run(stem):
+    """The kept run.json of tutorial `stem`, or None."""
+    path = os.path.join(TUTORIAL_OUTPUTS, stem, "run.json")
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
 def run_tutorial(script):
-    """The output folder of `script`, executing it unless cached."""
+    """The output folder of `script`, executing it unless its kept output
+    is of this script and runner."""
     stem = os.path.splitext(os.path.basename(script))[0]
-    folder = os.path.join(TUTORIAL_CACHE, f"{stem}-{_tutorial_key(script)}")
-    page = os.path.join(folder, "page.md")
-    if os.path.isfile(page) and os.environ.get("S2S_ZOO_TUTORIALS") != "rerun":
+    folder = os.path.join(TUTORIAL_OUTPUTS, stem)
+    key = tutorial_key(script)
+    kept = tutorial_run(stem)
+    if (
+        kept
+        and kept.get("key") == key
+        and os.environ.get("S2S_ZOO_TUTORIALS") != "rerun"
+    ):
         return folder
     partial = folder + ".partial"
     if os.path.isdir(partial):
@@ -640,9 +656,14 @@ def run_tutorial(script):
             f"tutorial {os.path.relpath(script, ROOT)} failed:\n"
             + result.stderr[-4000:]
         )
-    for stale in glob.glob(os.path.join(TUTORIAL_CACHE, f"{stem}-*")):
-        if stale != partial:  # older keys and an older copy of this one
-            shutil.rmtree(stale)
+    with open(os.path.join(partial, "run.json")) as f:
+        run = json.load(f)
+    run["key"] = key
+    with open(os.path.join(partial, "run.json"), "w") as f:
+        json.dump(run, f, indent=2)
+        f.write("\n")
+    if os.path.isdir(folder):
+        shutil.rmtree(folder)
     os.replace(partial, folder)
     return folder
 
@@ -655,11 +676,13 @@ def _tutorial_page(folder, stem):
     note = (
         f'!!! info "This page ran"\n'
         f"    Everything below was produced by running "
-        f"[`docs/tutorials/{stem}.py`]({stem}.py) while the site was built, "
-        f"on {run['date']} ({run['cpus']} CPUs, {run['seconds']:.0f} s). "
-        f"Run it yourself with `python docs/tutorials/{stem}.py`: the code "
-        f"cells run in order and print the same kind of output (training "
-        f"figures vary a little between machines)."
+        f"[`docs/tutorials/{stem}.py`]({stem}.py) with s2s_zoo "
+        f"{run.get('s2s_zoo', '')} on {run['date']} ({run['cpus']} CPUs, "
+        f"{run['seconds']:.0f} s); the site's build runs it again when the "
+        f"script changes. Run it yourself with "
+        f"`python docs/tutorials/{stem}.py`: the code cells run in order and "
+        f"print the same kind of output (training figures vary a little "
+        f"between machines)."
     )
     return text.replace(PROVENANCE_MARK, note)
 

@@ -144,10 +144,17 @@ def run(script, output_dir):
                 "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                 "cpus": os.cpu_count(),
                 "python": platform.python_version(),
+                "s2s_zoo": _package_version(),
             },
             f,
             indent=2,
         )
+
+
+def _package_version():
+    import s2s_zoo
+
+    return s2s_zoo.__version__
 
 
 if __name__ == "__main__":

@@ -60,7 +60,7 @@ def _build_site(site_dir):
         env=env,
         capture_output=True,
         text=True,
-        # The build runs the tutorials unless .cache/tutorials has them.
+        # A build runs a tutorial whose kept output is of an older script.
         timeout=1800,
     )
     log = result.stdout + result.stderr

@@ -26,7 +26,15 @@ def pages():
     found += sorted(
         glob.glob(os.path.join(ROOT, "docs", "**", "*.md"), recursive=True)
     )
-    return [p for p in found if BLOCK.search(open(p, encoding="utf-8").read())]
+    # Not the kept output of the tutorials (docs/tutorials/ran): that is
+    # what their scripts printed when they ran, not pages to run again.
+    kept = os.path.join(ROOT, "docs", "tutorials", "ran") + os.sep
+    return [
+        p
+        for p in found
+        if not p.startswith(kept)
+        and BLOCK.search(open(p, encoding="utf-8").read())
+    ]
 
 
 def blocks(path):
