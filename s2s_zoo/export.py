@@ -220,7 +220,8 @@ class Translator(tf.Module):
         return source, truncated, out
 
     @tf.function(
-        input_signature=[tf.TensorSpec([None], tf.string, name="text")]
+        input_signature=[tf.TensorSpec([None], tf.string, name="text")],
+        autograph=False,
     )
     def translate_n_best(self, text):
         """Every beam, best first: `translations` (string `(batch,
@@ -232,7 +233,8 @@ class Translator(tf.Module):
         )
 
     @tf.function(
-        input_signature=[tf.TensorSpec([None], tf.string, name="text")]
+        input_signature=[tf.TensorSpec([None], tf.string, name="text")],
+        autograph=False,
     )
     def translate(self, text):
         source, truncated, out = self._search(text)
@@ -313,12 +315,16 @@ class EagerTranslator:
         )
 
     @tf.function(
-        input_signature=[tf.TensorSpec([None], tf.string, name="text")]
+        input_signature=[tf.TensorSpec([None], tf.string, name="text")],
+        autograph=False,
     )
     def _prepare(self, text):
         return prepare_source(text, self._source, self.max_source_length)
 
-    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32)])
+    @tf.function(
+        input_signature=[tf.TensorSpec([None, None], tf.int32)],
+        autograph=False,
+    )
     def _detokenize(self, token_ids):
         return self._target.detokenize(token_ids)
 
@@ -475,7 +481,8 @@ class AspectSentimentModule(tf.Module):
         input_signature=[
             tf.TensorSpec([None], tf.string, name="sentence"),
             tf.TensorSpec([None], tf.string, name="aspect"),
-        ]
+        ],
+        autograph=False,
     )
     def serving_default(self, sentence, aspect):
         inputs, truncated = self._prepare(sentence, aspect)
@@ -559,7 +566,8 @@ class SentencePairModule(tf.Module):
         input_signature=[
             tf.TensorSpec([None], tf.string, name="sentence1"),
             tf.TensorSpec([None], tf.string, name="sentence2"),
-        ]
+        ],
+        autograph=False,
     )
     def serving_default(self, sentence1, sentence2):
         inputs, truncated = self._prepare(sentence1, sentence2)
@@ -615,7 +623,7 @@ class BackendServing:
     def __init__(self, module, model_fn):
         self.module = module
         self.model_fn = backend_function(module.model, model_fn)
-        self.prepare = tf.function(module._prepare)
+        self.prepare = tf.function(module._prepare, autograph=False)
 
     def serve(self, *text):
         inputs, truncated = self.prepare(*text)

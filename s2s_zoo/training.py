@@ -852,7 +852,7 @@ class ExponentialMovingAverage(keras.callbacks.Callback):
             if keras.backend.backend() == "tensorflow":
                 import tensorflow as tf
 
-                self._step = tf.function(self._update)
+                self._step = tf.function(self._update, autograph=False)
         self._step()
 
     def values(self):

@@ -398,7 +398,7 @@ class Tokenizer:
     # keras_hub tokenizers take a pure-Python path in eager mode; inside a
     # tf.function they run the TensorFlow ops a SavedModel carries, so
     # eager calls go through the same graph path.
-    @tf.function(reduce_retracing=True)
+    @tf.function(reduce_retracing=True, autograph=False)
     def _tokenize(self, texts):
         if self.lowercase and self.kind in SENTENCEPIECE_TYPES:
             texts = tf.strings.lower(texts, encoding="utf-8")
@@ -411,7 +411,7 @@ class Tokenizer:
             ids = tf.RaggedTensor.from_tensor(tf.convert_to_tensor(ids))
         return self._detokenize(tf.cast(ids, "int32"))
 
-    @tf.function(reduce_retracing=True)
+    @tf.function(reduce_retracing=True, autograph=False)
     def _detokenize(self, ids):
         ids = tf.ragged.boolean_mask(ids, ids > END_ID)
         text = self.layer.detokenize(ids)
