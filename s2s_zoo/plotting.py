@@ -19,7 +19,7 @@ import numpy as np
 from matplotlib import font_manager
 from matplotlib.figure import Figure
 
-from s2s_zoo.export import atomic_file
+from s2s_zoo.io import atomic_file
 
 _BUNDLED_FONT = os.path.join(
     os.path.dirname(os.path.abspath(__file__)),

@@ -12,6 +12,7 @@ import collections
 import numpy as np
 
 from s2s_zoo.data.problems import skip_or_raise
+from s2s_zoo.io import atomic_file
 
 
 class EmbeddingFileError(ValueError):
@@ -290,8 +291,6 @@ def write_word_vectors(path, words, matrix):
     padding word and words with white space in them (which the format
     cannot hold) are skipped. `read_word_vectors` reads the file back.
     """
-    from s2s_zoo.export import atomic_file
-
     keep = [
         i
         for i, word in enumerate(words)

@@ -35,6 +35,7 @@ from s2s_zoo.data.vocabulary import START_ID
 from s2s_zoo.data.vocabulary import START_TOKEN
 from s2s_zoo.data.vocabulary import UNKNOWN_ID
 from s2s_zoo.data.vocabulary import UNKNOWN_TOKEN
+from s2s_zoo.io import atomic_file
 
 RESERVED_TOKENS = [PADDING_TOKEN, UNKNOWN_TOKEN, START_TOKEN, END_TOKEN]
 TOKENIZER_KINDS = (
@@ -422,8 +423,6 @@ class Tokenizer:
     def save(self, directory, name):
         """Writes `name.vocab` and `name.json` (`s2s_zoo.data.vocabulary`),
         and for SentencePiece its model as `name.model`."""
-        from s2s_zoo.export import atomic_file
-
         if self.proto is not None:
             os.makedirs(directory, exist_ok=True)
             with atomic_file(os.path.join(directory, f"{name}.model")) as tmp:

@@ -20,6 +20,8 @@ SentencePiece writes it (`s2s_zoo.data.translation.Tokenizer.save`).
 import json
 import os
 
+from s2s_zoo.io import atomic_file
+
 PADDING_TOKEN = "[PAD]"
 UNKNOWN_TOKEN = "[UNK]"
 START_TOKEN = "[START]"
@@ -37,8 +39,6 @@ def save(directory, name, tokens, kind, **options):
         kind (str): What reads them back (e.g. `"wordpiece"`).
         **options: JSON-serializable settings of the tokenizer.
     """
-    from s2s_zoo.export import atomic_file
-
     tokens = list(tokens)
     for token in tokens:
         if "\n" in token or "\r" in token:

@@ -1,0 +1,302 @@
+"""The translation serving graph: raw strings in, translations out.
+
+`Translator` (TensorFlow, one graph, what the SavedModel holds) and
+`EagerTranslator` (the same contract on JAX or PyTorch) tokenize, search
+and detokenize; `make_translator` picks the one for the running backend.
+"""
+
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from s2s_zoo.serving.base import ServingModule
+from s2s_zoo.serving.base import backend_function
+from s2s_zoo.serving.base import bound_text
+
+
+def prepare_source(text, tokenizer, max_source_length):
+    """Strings to the source ids a translator reads (TensorFlow ops).
+
+    Returns `(source_ids, truncated)`: int `(batch, T)` ids, 0-padded and
+    cut to `max_source_length`, with at least one position (an all-empty
+    batch tokenizes to `(batch, 0)`); and a boolean per string, True where
+    the text or its tokens were cut.
+    """
+    text, cut = bound_text(text, max_source_length)
+    tokens = tokenizer.tokenize(text)
+    truncated = cut | (tokens.row_lengths() > max_source_length)
+    source = tokens[:, :max_source_length].to_tensor(default_value=0)
+    source = tf.pad(
+        source, [[0, 0], [0, tf.maximum(1 - tf.shape(source)[1], 0)]]
+    )
+    return source, truncated
+
+
+class Translator(ServingModule):
+    """Raw strings in, translations out: tokenize, beam search, detokenize.
+
+    Everything runs inside the TensorFlow graph, so the exported SavedModel
+    needs neither s2s_zoo nor Keras to serve; only `tensorflow` and
+    `tensorflow_text` (whose import registers the text ops).
+
+    Inputs are made valid UTF-8, cut to `16 * max_source_length`
+    characters before tokenization and to `max_source_length` tokens after
+    it (the `truncated` output says where), and a batch in which every
+    string is empty or unknown still gets one (padding) position, so any
+    string gets an answer (possibly empty) instead of an error, in bounded
+    time.
+
+    Args:
+        model: A `s2s_zoo.models.Seq2SeqModel`.
+        source_tokenizer, target_tokenizer: `s2s_zoo.data.translation.
+            Tokenizer`s the model was trained with.
+        beam_width (int): Beams; 1 for greedy.
+        length_penalty (float): GNMT alpha.
+        max_source_length (int): Longer inputs are truncated.
+        max_output_length (int): Most output tokens.
+        **search_options: Decoding options of `Seq2SeqModel.generate`
+            (`coverage_penalty`, `no_repeat_ngram_size`, the length ratios,
+            sampling), fixed when the translator is made, so an exported
+            SavedModel carries them as constants.
+    """
+
+    def __init__(
+        self,
+        model,
+        source_tokenizer,
+        target_tokenizer,
+        beam_width=5,
+        length_penalty=1.0,
+        max_source_length=100,
+        max_output_length=100,
+        **search_options,
+    ):
+        super().__init__(name="translator")
+        self.model = model
+        self.source_tokenizer = source_tokenizer.layer
+        self.target_tokenizer = target_tokenizer.layer
+        self._source = source_tokenizer
+        self._target = target_tokenizer
+        self.beam_width = beam_width
+        self.length_penalty = length_penalty
+        self.max_source_length = max_source_length
+        self.max_output_length = max_output_length
+        # A tuple, not a dict: tf.Module would track a dict as state.
+        self._search_options = tuple(sorted(search_options.items()))
+
+    def _search(self, text):
+        source, truncated = prepare_source(
+            text, self._source, self.max_source_length
+        )
+        max_length = tf.minimum(
+            2 * tf.shape(source)[1] + 10, self.max_output_length
+        )
+        out = self.model.generate(
+            source,
+            max_length=max_length,
+            beam_width=self.beam_width,
+            length_penalty=self.length_penalty,
+            **dict(self._search_options),
+        )
+        return source, truncated, out
+
+    @tf.function(
+        input_signature=[tf.TensorSpec([None], tf.string, name="text")],
+        autograph=False,
+    )
+    def translate_n_best(self, text):
+        """Every beam, best first: `translations` (string `(batch,
+        beams)`), `scores`, `lengths` (end token included), `token_ids`
+        `(batch, beams, output_len)` and `truncated`."""
+        _, truncated, out = self._search(text)
+        return n_best_outputs(
+            self._target, out.token_ids, out.scores, out.lengths, truncated
+        )
+
+    def signatures(self):
+        """`serving_default` (`translate`) and `n_best`
+        (`translate_n_best`)."""
+        return {
+            "serving_default": self.translate.get_concrete_function(),
+            "n_best": self.translate_n_best.get_concrete_function(),
+        }
+
+    @tf.function(
+        input_signature=[tf.TensorSpec([None], tf.string, name="text")],
+        autograph=False,
+    )
+    def translate(self, text):
+        source, truncated, out = self._search(text)
+        best_ids = out.token_ids[:, 0]
+        translation = self._target.detokenize(best_ids)
+        return {
+            "translation": translation,
+            "score": out.scores[:, 0],
+            "attention": out.attention[:, 0],
+            # What the model read and wrote (0-padded ids; the output
+            # ends with [END] unless it ran out of steps).
+            "token_ids": best_ids,
+            "source_ids": source,
+            # True where the input was longer than the model reads.
+            "truncated": truncated,
+        }
+
+
+def n_best_outputs(target_tokenizer, token_ids, scores, lengths, truncated):
+    """The `n_best` outputs from a search's `(batch, beams, length)` ids."""
+    token_ids = tf.convert_to_tensor(token_ids)
+    shape = tf.shape(token_ids)
+    flat = tf.reshape(token_ids, [-1, shape[2]])
+    translations = tf.reshape(
+        target_tokenizer.detokenize(flat), [shape[0], shape[1]]
+    )
+    return {
+        "translations": translations,
+        "scores": tf.convert_to_tensor(scores),
+        "lengths": tf.convert_to_tensor(lengths),
+        "token_ids": token_ids,
+        "truncated": truncated,
+    }
+
+
+class EagerTranslator:
+    """`Translator` for the JAX and PyTorch backends: the same inputs, the
+    same outputs (TensorFlow tensors), the model run by its own backend.
+
+    The string work (UTF-8 repair, cutting, tokenizing, detokenizing) runs
+    as TensorFlow ops, traced once; only the search runs on the backend.
+    On JAX it is compiled by `backend_function`, once per batch shape. A
+    SavedModel needs TensorFlow ops throughout, so a model trained on
+    another backend is exported by reloading its `.keras` file under
+    TensorFlow (`s2s_zoo.tasks.common.export_through_tensorflow`).
+
+    Args: those of `Translator`.
+    """
+
+    def __init__(
+        self,
+        model,
+        source_tokenizer,
+        target_tokenizer,
+        beam_width=5,
+        length_penalty=1.0,
+        max_source_length=100,
+        max_output_length=100,
+        **search_options,
+    ):
+        self.model = model
+        self._source = source_tokenizer
+        self._target = target_tokenizer
+        self.beam_width = beam_width
+        self.length_penalty = length_penalty
+        self.max_source_length = max_source_length
+        self.max_output_length = max_output_length
+        self._search = backend_function(
+            model,
+            lambda source, max_length: model.generate(
+                source,
+                max_length=max_length,
+                beam_width=beam_width,
+                length_penalty=length_penalty,
+                **search_options,
+            ),
+            static_argnums=(1,),
+        )
+
+    @tf.function(
+        input_signature=[tf.TensorSpec([None], tf.string, name="text")],
+        autograph=False,
+    )
+    def _prepare(self, text):
+        return prepare_source(text, self._source, self.max_source_length)
+
+    @tf.function(
+        input_signature=[tf.TensorSpec([None, None], tf.int32)],
+        autograph=False,
+    )
+    def _detokenize(self, token_ids):
+        return self._target.detokenize(token_ids)
+
+    def _run(self, text):
+        source, truncated = self._prepare(tf.convert_to_tensor(text))
+        source = source.numpy().astype("int32")
+        max_length = min(2 * source.shape[1] + 10, self.max_output_length)
+        outputs = [np.asarray(x) for x in self._search(source, max_length)]
+        return source, truncated, outputs
+
+    def translate_n_best(self, text):
+        _, truncated, (token_ids, scores, lengths, _) = self._run(text)
+        return n_best_outputs(
+            self._target, token_ids, scores, lengths, truncated
+        )
+
+    def translate(self, text):
+        source, truncated, outputs = self._run(text)
+        token_ids, scores, _, attention = outputs
+        best_ids = token_ids[:, 0]
+        return {
+            "translation": self._detokenize(tf.constant(best_ids)),
+            "score": tf.constant(scores[:, 0]),
+            "attention": tf.constant(attention[:, 0].astype("float32")),
+            "token_ids": tf.constant(best_ids),
+            "source_ids": tf.constant(source),
+            "truncated": truncated,
+        }
+
+
+def make_translator(model, source_tokenizer, target_tokenizer, **kwargs):
+    """The translator for the running Keras backend: the in-graph
+    `Translator` on TensorFlow, an `EagerTranslator` elsewhere. Keyword
+    arguments go to either."""
+    cls = (
+        Translator
+        if keras.backend.backend() == "tensorflow"
+        else (EagerTranslator)
+    )
+    return cls(model, source_tokenizer, target_tokenizer, **kwargs)
+
+
+def translate_corpus(translator, sources, batch_size=64):
+    """Translates a list of strings in length-sorted batches.
+
+    Args:
+        translator (Translator): The in-graph translator.
+        sources (list[str]): Sentences.
+        batch_size (int): Sentences per call.
+
+    Returns:
+        `(translations, seconds)`: strings in the order of `sources`, and
+        the wall time spent.
+    """
+    order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
+    translations = [None] * len(sources)
+    start = time.perf_counter()
+    for offset in range(0, len(sources), batch_size):
+        index = order[offset : offset + batch_size]
+        result = translator.translate(tf.constant([sources[i] for i in index]))
+        for i, sentence in zip(index, result["translation"].numpy()):
+            translations[i] = sentence.decode("utf-8")
+    return translations, time.perf_counter() - start
+
+
+def export_translator(
+    path, model, source_tokenizer, target_tokenizer, **kwargs
+):
+    """Writes a SavedModel to `path` (atomically) whose `serving_default`
+    takes a 1-D `tf.string` tensor `text` and returns `translation`
+    (`tf.string`), `score` and `attention` `(batch, output_len, source_len)`;
+    its `n_best` signature takes the same `text` and returns every beam
+    (`Translator.translate_n_best`).
+
+    Keyword arguments go to `Translator`. Returns the `Translator`.
+
+    Examples:
+    >>> loaded = tf.saved_model.load(path)
+    >>> serve = loaded.signatures["serving_default"]
+    >>> serve(text=tf.constant(["我喜欢中国美食"]))["translation"]
+    """
+    translator = Translator(model, source_tokenizer, target_tokenizer, **kwargs)
+    translator.export(path)
+    return translator
