@@ -282,17 +282,18 @@ def main(argv=None):
                 "verbose": 0,
             }
             metrics = recipe.train(recipe.Config(**config)).metrics
+            figures, trained = metrics["results"], metrics["training"]
             run = {
                 "model": name,
                 "seed": seed,
-                "accuracy": metrics["accuracy"],
-                "macro_f1": metrics["macro_f1"],
-                "best_epoch": metrics["best_epoch"],
-                "epochs_run": metrics["epochs_run"],
-                "dev_accuracy": metrics["dev_accuracy"],
-                "seconds": metrics["train_seconds"],
-                "train": metrics["counts"]["train"],
-                "dev": metrics["counts"]["dev"],
+                "accuracy": figures["accuracy"],
+                "macro_f1": figures["macro_f1"],
+                "best_epoch": trained["best_epoch"],
+                "epochs_run": trained["epochs_run"],
+                "dev_accuracy": trained["dev_accuracy"],
+                "seconds": trained["train_seconds"],
+                "train": trained["counts"]["train"],
+                "dev": trained["counts"]["dev"],
             }
             runs.append(run)
             print(json.dumps(run), flush=True)
@@ -339,7 +340,7 @@ def main(argv=None):
             "learning_rate": recipe.Config().learning_rate,
             "batch_size": recipe.Config().batch_size,
         },
-        "counts": {"test": metrics["counts"]["test"]},
+        "counts": {"test": trained["counts"]["test"]},
         "results": results,
         "runs": runs,
     }

@@ -57,8 +57,14 @@ def main(argv=None):
     parser.add_argument("--json")
     parser.add_argument("--markdown")
     args = parser.parse_args(argv)
+    from s2s_zoo.tasks.translation import TranslationRun
+
     with open(os.path.join(args.ensemble, "metrics.json")) as f:
-        metrics = json.load(f)
+        # Figures under "results" (an ensemble written before the one
+        # schema kept them at the top).
+        record = TranslationRun.upgrade_metrics(json.load(f))
+    metrics = record["results"]
+    settings = record.get("config") or record
     members = metrics["members"]
     best = max(members, key=lambda m: m["dev_bleu"])
     mean_test = statistics.mean(m["test_bleu"] for m in members)
@@ -97,16 +103,16 @@ def main(argv=None):
     intro = (
         f"Written by `python -m benchmarks.ensemble"
         f"{' --pairs' if args.pairs else ''}` on "
-        f"{time.strftime('%Y-%m-%d')} from `{metrics['command']}` "
-        f"({metrics['date']}): {metrics['test_sentences']} test sources, "
-        f"beam {metrics['beam_width']}, length penalty "
-        f"{metrics['length_penalty']}, sacreBLEU against all references. "
+        f"{time.strftime('%Y-%m-%d')} from `{record['command']}` "
+        f"({record['date']}): {metrics['test_sentences']} test sources, "
+        f"beam {settings['beam_width']}, length penalty "
+        f"{settings['length_penalty']}, sacreBLEU against all references. "
         f"The best member on dev is `{os.path.basename(best['run'])}`; the "
         "ensemble's test BLEU is "
         f"{together['test_bleu'] - best['test_bleu']:+.2f} against it."
     )
     results.save(
-        args, "ensemble", intro, lines, {"ensemble": metrics, "pairs": pairs}
+        args, "ensemble", intro, lines, {"ensemble": record, "pairs": pairs}
     )
 
 

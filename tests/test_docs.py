@@ -135,6 +135,20 @@ def test_internal_links_and_anchors_resolve(site):
 # === API reference ===
 
 
+SERVING_MODULES = ("base", "translation", "aspect_sentiment", "sentence_pairs")
+TRAINING_MODULES = (
+    "fit",
+    "callbacks",
+    "resume",
+    "losses",
+    "precision",
+    "averaging",
+)
+# The modules of the translation and sentence-pair packages that define
+# something (translation has `ensembles` too).
+TASK_PACKAGE_MODULES = ("config", "data", "fitting", "run", "pipeline")
+
+
 def _public_symbols():
     """Dotted paths of what the API pages must document."""
     paths = set()
@@ -147,11 +161,15 @@ def _public_symbols():
                 paths.add(f"{obj.__module__}.{obj.__qualname__}")
     for module_name in (
         "s2s_zoo.decoding",
-        "s2s_zoo.export",
+        "s2s_zoo.io",
+        *(f"s2s_zoo.serving.{m}" for m in SERVING_MODULES),
+        *(f"s2s_zoo.training.{m}" for m in TRAINING_MODULES),
         "s2s_zoo.registry",
-        "s2s_zoo.tasks.translation",
+        "s2s_zoo.tasks.base",
+        *(f"s2s_zoo.tasks.translation.{m}" for m in TASK_PACKAGE_MODULES),
+        "s2s_zoo.tasks.translation.ensembles",
         "s2s_zoo.tasks.aspect_sentiment",
-        "s2s_zoo.tasks.sentence_pairs",
+        *(f"s2s_zoo.tasks.sentence_pairs.{m}" for m in TASK_PACKAGE_MODULES),
         "s2s_zoo.tasks.bottleneck",
         "s2s_zoo.cli",
     ):

@@ -132,7 +132,7 @@ for label, model, extra in [
         verbose=0,
         output_dir=os.path.join(folder, label.replace(" ", "_")),
     )
-    accuracy = runs[label].metrics["accuracy"]
+    accuracy = runs[label].metrics["results"]["accuracy"]
     print(f"{label:<18} test accuracy {100 * accuracy:5.1f} %")
 
 # %% [markdown]

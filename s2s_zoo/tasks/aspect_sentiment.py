@@ -19,6 +19,7 @@ from `$S2S_ZOO_DATA/semeval14/`.
 """
 
 import dataclasses
+import functools
 import os
 import time
 import typing
@@ -27,7 +28,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from s2s_zoo import export as export_lib
 from s2s_zoo import registry
 from s2s_zoo import training
 from s2s_zoo.data import aspect_text
@@ -37,6 +37,8 @@ from s2s_zoo.data.embeddings import embedding_matrix
 from s2s_zoo.metrics import classification
 from s2s_zoo.models.atae_lstm import TRAINING_DEFAULTS
 from s2s_zoo.models.atae_lstm import paper_optimizer
+from s2s_zoo.serving.aspect_sentiment import AspectSentimentModule
+from s2s_zoo.tasks import base
 from s2s_zoo.tasks import common
 from s2s_zoo.tasks.common import option
 
@@ -321,7 +323,7 @@ class Predictions:
         return len(self.labels)
 
 
-class AspectSentimentRun:
+class AspectSentimentRun(base.Run):
     """A trained aspect classifier: model, vocabularies, label names, config.
 
     Returned by `train` and `load`; `run.predict(sentences, aspects)` takes
@@ -329,31 +331,59 @@ class AspectSentimentRun:
     """
 
     task = TASK
+    Config = Config
+    LEGACY_RESULTS = (
+        "classes",
+        "level",
+        "accuracy",
+        "macro_f1",
+        "per_class",
+        "confusion_matrix",
+    )
+    LEGACY_TRAINING = (
+        "best_epoch",
+        "epochs_run",
+        "dev_accuracy",
+        "train_seconds",
+        "counts",
+        "embedding_coverage",
+    )
 
     def __init__(
         self, model, vocabulary, aspect_vocabulary, names, config, metrics=None
     ):
-        self.model = model
+        super().__init__(model, config, metrics)
         self.vocabulary = vocabulary
         self.aspect_vocabulary = aspect_vocabulary
         self.names = tuple(names)
-        self.config = config
-        self.metrics = metrics or {}
-        self._module = None
 
-    @property
-    def module(self):
-        """The in-graph `s2s_zoo.export.AspectSentimentModule`."""
-        if self._module is None:
-            self._module = export_lib.AspectSentimentModule(
-                self.model,
-                self.vocabulary,
-                self.aspect_vocabulary,
-                self.names,
-                level=self.config.level,
-                max_length=self.config.max_length,
-            )
-        return self._module
+    def save_assets(self, directory):
+        self.vocabulary.save(directory, "words")
+        self.aspect_vocabulary.save(directory, "aspects")
+
+    @classmethod
+    def load_assets(cls, directory, info):
+        return {
+            "vocabulary": aspect_text.Vocabulary.load(directory, "words"),
+            "aspect_vocabulary": aspect_text.Vocabulary.load(
+                directory, "aspects"
+            ),
+            "names": info["label_names"],
+        }
+
+    def run_info(self):
+        return {"label_names": list(self.names)}
+
+    def serving_module(self):
+        """The in-graph `s2s_zoo.serving.AspectSentimentModule`."""
+        return AspectSentimentModule(
+            self.model,
+            self.vocabulary,
+            self.aspect_vocabulary,
+            self.names,
+            level=self.config.level,
+            max_length=self.config.max_length,
+        )
 
     def predict(self, sentences, aspects, batch_size=100):
         """Classifies `(sentence, aspect)` pairs given as raw strings.
@@ -406,49 +436,10 @@ class AspectSentimentRun:
             gold, [index[label] for label in predicted.labels], self.names
         ), predicted
 
-    def export(self, path=None):
-        """Writes the string-in SavedModel (default `<output_dir>/
-        saved_model`) atomically; returns the path."""
-        path = path or os.path.join(self.config.output_dir, "saved_model")
-        if not common.on_tensorflow():
-            return common.export_through_tensorflow(self, path)
-        export_lib.export_module(self.module, path)
-        return path
-
-    def save(self, run_dir=None):
-        """Writes `model.keras`, the vocabularies and `run.json`."""
-        run_dir = run_dir or self.config.output_dir
-        os.makedirs(run_dir, exist_ok=True)
-        export_lib.save_keras(self.model, os.path.join(run_dir, "model.keras"))
-        directory = os.path.join(run_dir, "vocabulary")
-        self.vocabulary.save(directory, "words")
-        self.aspect_vocabulary.save(directory, "aspects")
-        common.write_run_file(
-            run_dir, TASK, self.config, label_names=list(self.names)
-        )
-        return run_dir
-
 
 def load(run_dir):
     """Loads a finished run directory; returns an `AspectSentimentRun`."""
-    import s2s_zoo.models  # noqa: F401  (registers the model classes)
-
-    info = common.read_run_file(run_dir)
-    if info["task"] != TASK:
-        raise ValueError(
-            f"{run_dir!r} holds a {info['task']!r} run, not an aspect "
-            f"sentiment run; load it with s2s_zoo.tasks.{info['task']}.load."
-        )
-    directory = os.path.join(run_dir, "vocabulary")
-    metrics_path = os.path.join(run_dir, "metrics.json")
-    return AspectSentimentRun(
-        keras.saving.load_model(os.path.join(run_dir, "model.keras")),
-        aspect_text.Vocabulary.load(directory, "words"),
-        aspect_text.Vocabulary.load(directory, "aspects"),
-        info["label_names"],
-        common.from_dict(Config, info["config"]),
-        common.read_json(metrics_path) if os.path.exists(metrics_path) else {},
-    )
+    return AspectSentimentRun.load(run_dir)
 
 
 # === Evaluate ===
@@ -510,83 +501,52 @@ def write_heatmaps(run, examples, predicted, directory, count):
 # === Train ===
 
 
-RUN_STATE = ("best.weights.h5", "best.weights.h5.json")
-
-
 def fit(config, model, data, say=print, extra_callbacks=()):
-    """Trains with the epoch chosen on dev accuracy; returns the history
-    (`{log: [one value per epoch]}`, every epoch of the run, those before a
-    resume included).
+    """Trains with the epoch chosen on dev accuracy
+    (`training.resumable_fit`); returns the history (`{log: [one value
+    per epoch]}`, every epoch of the run, those before a resume
+    included).
 
-    Resumable: `keras.callbacks.BackupAndRestore` checkpoints weights and
-    optimizer after each epoch (the previous one kept, for a kill that
-    truncates the latest), `KeepBest` persists the best dev epoch and its
-    patience, and each epoch draws its data order and dropout masks from
-    `(seed, epoch)` alone, so `config.resume` after a kill ends where the
-    uninterrupted run ends.
+    Resumable: with `config.resume` after a kill, the run ends where the
+    uninterrupted run ends (see `training.resumable_fit`).
 
     Args:
         extra_callbacks: Run first (tests use one to stop at an epoch).
     """
-    backup = os.path.join(config.output_dir, "backup")
-    state = [os.path.join(config.output_dir, name) for name in RUN_STATE]
-    history_path = os.path.join(config.output_dir, "history.csv")
-    resume = config.resume
-    if resume and not os.path.exists(backup):
-        say(f"nothing to resume in {backup}: training from the start.")
-        resume = False
-    # A fresh run must not pick up an earlier run's checkpoint or best; its
-    # CSVLogger starts history.csv anew.
-    resumed = training.start_or_resume(backup, [state], resume, say)
-    first_epoch = training.resume_epoch(backup) if resumed else 0
-    if resumed:
-        say(f"resuming after epoch {first_epoch} from {backup}")
     train_inputs, train_labels = encode(data.train, data, config)
-    batches = aspect_text.aspect_dataset(
-        train_inputs,
-        train_labels,
-        batch_size=config.batch_size,
-        shuffle=True,
-        seed=config.seed,
-        epochs=range(first_epoch, config.epochs),
-    )
-    callbacks = [
-        *extra_callbacks,
-        training.EpochSeeds(config.seed),
-        training.StopOnNonFinite("a lower --learning-rate"),
-    ]
     validation = None
     if data.dev:
         dev_inputs, dev_labels = encode(data.dev, data, config)
         validation = aspect_text.aspect_dataset(
             dev_inputs, dev_labels, batch_size=100
         )
-        # EarlyStopping(restore_best_weights=True) keeps its best epoch
-        # and patience in memory only; KeepBest persists both.
-        callbacks.append(
-            training.KeepBest(
-                "val_accuracy", "max", path=state[0], patience=config.patience
-            )
-        )
-    callbacks += [
-        keras.callbacks.CSVLogger(history_path, append=resumed),
-        # Last: an epoch's checkpoint is written after its best weights
-        # and its history row, so a kill between them repeats the epoch
-        # rather than losing what it decided.
-        keras.callbacks.BackupAndRestore(backup, double_checkpoint=True),
-    ]
-    model.fit(
-        batches,
+    result = training.resumable_fit(
+        model,
+        functools.partial(
+            aspect_text.aspect_dataset,
+            train_inputs,
+            train_labels,
+            batch_size=config.batch_size,
+            shuffle=True,
+            seed=config.seed,
+        ),
+        directory=config.output_dir,
         epochs=config.epochs,
         steps_per_epoch=aspect_text.dataset_steps(
             len(data.train), config.batch_size
         ),
+        seed=config.seed,
+        resume=config.resume,
         validation_data=validation,
-        callbacks=callbacks,
-        shuffle=False,  # the dataset draws each epoch's order itself
+        # EarlyStopping(restore_best_weights=True) keeps its best epoch
+        # and patience in memory only; KeepBest persists both.
+        monitor="val_accuracy" if data.dev else None,
+        patience=config.patience,
+        first=extra_callbacks,
         verbose=2 if config.verbose else 0,
+        say=say,
     )
-    return training.read_history(history_path)
+    return result.run_history
 
 
 def train(config=None, **overrides):
@@ -596,7 +556,7 @@ def train(config=None, **overrides):
         An `AspectSentimentRun` whose `metrics` hold the test figures.
     """
     config = common.replace(config or Config(), **overrides)
-    started = time.time()
+    started = time.perf_counter()
     keras.utils.set_random_seed(config.seed)
     say = print if config.verbose else (lambda *a, **k: None)
     os.makedirs(config.output_dir, exist_ok=True)
@@ -628,53 +588,55 @@ def train(config=None, **overrides):
         model, data.vocabulary, data.aspect_vocabulary, data.names, config
     )
     report, predicted = run.evaluate(data.test)
-    metrics = {
-        "task": TASK,
-        "model": config.model,
-        "level": config.level,
-        "classes": list(data.names),
-        **report,
-        "counts": {
-            "train": len(data.train),
-            "dev": len(data.dev),
-            "test": len(data.test),
-            "train_per_class": class_counts(data.train, data.names),
-            "test_per_class": class_counts(data.test, data.names),
-            "vocabulary": len(data.vocabulary),
-            "aspect_vocabulary": len(data.aspect_vocabulary),
-        },
-        "best_epoch": best_epoch,
-        "epochs_run": len(history["loss"]),
-        "dev_accuracy": (
-            float(max(history["val_accuracy"])) if data.dev else None
-        ),
-        "train_seconds": round(time.time() - started, 1),
-        "config": common.to_dict(config),
-        "model_config": {
-            k: v for k, v in model.get_config().items() if k != "name"
-        },
-    }
-    if config.embeddings:
-        metrics["embedding_coverage"] = {
-            key: {k: v for k, v in counts.items() if k != "examples"}
-            for key, counts in coverage.items()
-        }
     say(
-        f"test accuracy {metrics['accuracy']:.4f}, macro-F1 "
-        f"{metrics['macro_f1']:.4f} (best dev epoch {best_epoch})"
+        f"test accuracy {report['accuracy']:.4f}, macro-F1 "
+        f"{report['macro_f1']:.4f} (best dev epoch {best_epoch})"
     )
-    metrics["heatmaps"] = []
+    heatmaps = []
     if model.use_attention:  # the others' attention is all zeros
-        metrics["heatmaps"] = write_heatmaps(
+        heatmaps = write_heatmaps(
             run,
             data.test,
             predicted,
-            os.path.join(config.output_dir, "heatmaps"),
+            run.path("heatmaps"),
             config.heatmap_sentences,
         )
     if config.export:
         run.save()
         run.export()
-    run.metrics = metrics
-    common.write_json(os.path.join(config.output_dir, "metrics.json"), metrics)
+    counts = {
+        "train": len(data.train),
+        "dev": len(data.dev),
+        "test": len(data.test),
+        "train_per_class": class_counts(data.train, data.names),
+        "test_per_class": class_counts(data.test, data.names),
+        "vocabulary": len(data.vocabulary),
+        "aspect_vocabulary": len(data.aspect_vocabulary),
+    }
+    figures = {
+        "best_epoch": best_epoch,
+        "epochs_run": len(history["loss"]),
+        "dev_accuracy": (
+            float(max(history["val_accuracy"])) if data.dev else None
+        ),
+        "train_seconds": round(time.perf_counter() - started, 1),
+        "counts": counts,
+    }
+    if config.embeddings:
+        figures["embedding_coverage"] = {
+            key: {k: v for k, v in counts.items() if k != "examples"}
+            for key, counts in coverage.items()
+        }
+    run.write_metrics(
+        base.metrics_record(
+            TASK,
+            config,
+            {k: v for k, v in model.get_config().items() if k != "name"},
+            {"classes": list(data.names), "level": config.level, **report},
+            time.perf_counter() - started,
+            common.command_line("aspect-sentiment", config),
+            training=figures,
+            heatmaps=heatmaps,
+        )
+    )
     return run

@@ -16,6 +16,7 @@ for long test sentences and `metrics.json`.
 
 import csv
 import dataclasses
+import functools
 import json
 import os
 import sys
@@ -25,11 +26,12 @@ import typing
 import keras
 import numpy as np
 
-from s2s_zoo import export as export_lib
 from s2s_zoo import registry
 from s2s_zoo import training
 from s2s_zoo.data import synthetic
 from s2s_zoo.data import translation as text
+from s2s_zoo.serving.translation import make_translator
+from s2s_zoo.serving.translation import translate_corpus
 from s2s_zoo.tasks import common
 from s2s_zoo.tasks import translation
 from s2s_zoo.tasks.common import option
@@ -226,13 +228,15 @@ def run(config=None, **overrides):
     source_tok = text.Tokenizer.train([s for s, _ in train], "wordpiece", 8000)
     target_tok = text.Tokenizer.train([t for _, t in train], "wordpiece", 8000)
     max_tokens = 3 * config.test_max_length
-    train_data = text.make_dataset(
+    train_epochs = functools.partial(
+        text.make_dataset,
         *text.encode_pairs(train, source_tok, target_tok, max_tokens),
         config.batch_size,
         shuffle=True,
         seed=config.seed,
         max_length=max_tokens,
     )
+    batches = int(train_epochs().cardinality())  # one epoch's
     dev_data = text.make_dataset(
         *text.encode_pairs(dev, source_tok, target_tok, max_tokens),
         config.batch_size,
@@ -274,31 +278,27 @@ def run(config=None, **overrides):
             loss=training.masked_loss(),
         )
         print(f"== {name}: {parameters:,} parameters, {model_settings}")
-        backup = out(f"backup_{name}")
-        state = [out(f"{name}_budget.json"), out(f"{name}_best.weights.h5")]
-        training.start_or_resume(
-            backup, [state[:1], [state[1], state[1] + ".json"]], config.resume
-        )
+        budget_path = out(f"{name}_budget.json")
         budget = training.TimeBudget(
-            config.minutes_per_model, state_path=state[0]
+            config.minutes_per_model, state_path=budget_path
         )
         # The time budget ends training; the best dev epoch is kept.
-        best = training.KeepBest("val_loss", "min", path=state[1])
-        history = model.fit(
-            train_data,
-            validation_data=dev_data,
+        fitted = training.resumable_fit(
+            model,
+            train_epochs,
+            directory=config.output_dir,
+            prefix=f"{name}_",
             epochs=100_000,
-            callbacks=[
-                budget,
-                best,
-                keras.callbacks.BackupAndRestore(
-                    backup, double_checkpoint=True
-                ),
-            ],
-            shuffle=False,
-            verbose=2,
+            steps_per_epoch=batches,
+            seed=config.seed,
+            resume=config.resume,
+            validation_data=dev_data,
+            monitor="val_loss",
+            mode="min",
+            callbacks=[budget],
+            state_files=[[budget_path]],
         )
-        translator = export_lib.make_translator(
+        translator = make_translator(
             model,
             source_tok,
             target_tok,
@@ -307,7 +307,7 @@ def run(config=None, **overrides):
             max_source_length=max_tokens,
             max_output_length=max_tokens + 10,
         )
-        hypotheses, seconds = export_lib.translate_corpus(
+        hypotheses, seconds = translate_corpus(
             translator, sources, config.batch_size
         )
         by_bucket = []
@@ -324,9 +324,9 @@ def run(config=None, **overrides):
             "parameters": parameters,
             "config": model_settings,
             # Over every epoch, those before a resume included.
-            "epochs": epochs_trained(state[0], history),
+            "epochs": len(fitted.run_history.get("loss", [])),
             "train_seconds": budget.spent,
-            "best_dev_loss": float(best.best),
+            "best_dev_loss": float(fitted.best),
             "bleu": metrics.corpus_bleu(hypotheses, references),
             "bleu_signature": metrics.bleu_signature(references),
             "bleu_by_length": by_bucket,
@@ -412,15 +412,6 @@ def run(config=None, **overrides):
         f"wall {report['wall_seconds'] / 60:.1f} min; wrote {config.output_dir}"
     )
     return report
-
-
-def epochs_trained(budget_path, history):
-    """Epochs a model trained: those its time-budget file counted (every
-    epoch, a resumed run's earlier ones included), else this `fit`'s."""
-    if os.path.exists(budget_path):
-        with open(budget_path) as f:
-            return int(json.load(f)["epoch"]) + 1
-    return len(history.history["loss"])
 
 
 def train(config=None, **overrides):

@@ -10,13 +10,12 @@ tokenizers, so `s2s_zoo.tasks.load(run_dir)` gets it back in one call.
 
 import dataclasses
 import difflib
-import json
 import os
 import platform
 import re
 import time
 
-from s2s_zoo.export import atomic_file
+from s2s_zoo import io
 
 RUN_FILE = "run.json"
 
@@ -120,16 +119,9 @@ def scrub_paths(text):
     )
 
 
-def write_json(path, value):
-    """Writes `value` as indented JSON to `path`, atomically."""
-    with atomic_file(path, suffix=".json") as tmp:
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(value, f, indent=2, ensure_ascii=False, default=str)
-
-
-def read_json(path):
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+# The run files' JSON, written atomically (`s2s_zoo.io`).
+write_json = io.write_json
+read_json = io.read_json
 
 
 def write_run_file(run_dir, task, config, **extra):

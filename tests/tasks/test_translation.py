@@ -520,7 +520,8 @@ def test_resume_after_kill_ends_where_an_uninterrupted_run_ends(tmp_path):
     # The finished epochs are kept and training went on from the next one.
     assert epochs[:finished] == list(range(finished))
     assert sorted(set(epochs)) == list(range(4))
-    assert resumed.metrics["training"]["epochs_completed"] == 4 - checkpointed
+    # Every epoch of the run counts, those before the kill too.
+    assert resumed.metrics["training"]["epochs_completed"] == 4
     # The best epoch before the kill is still a candidate after it.
     bleus = [float(row["val_bleu"]) for row in rows]
     assert max(bleus[:finished]) == pytest.approx(best_before["best"])
@@ -604,7 +605,7 @@ def test_an_ensemble_of_runs_is_scored_saved_and_served(
     out = str(tmp_path / "ensemble")
     assert cli.main(["ensemble", *members, "--output-dir", out]) == 0
     with open(os.path.join(out, "metrics.json")) as f:
-        metrics = json.load(f)
+        metrics = json.load(f)["results"]
     assert [m["run"] for m in metrics["members"]] == members
     # Each member scored as its own run scored itself (same test split,
     # same decoding).
