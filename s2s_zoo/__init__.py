@@ -9,7 +9,13 @@ the first model, layer or task used, so `KERAS_BACKEND` (or the
 
 import importlib
 
+from s2s_zoo import registry as _registry
+
 __version__ = "0.1.0"
+
+# The package's own models register when `s2s_zoo.models` is imported,
+# which imports Keras: the registry imports it on first use.
+_registry.add_source("s2s_zoo.models")
 
 _SUBMODULES = ("decoding", "layers", "models", "training")
 _REGISTRY_FUNCTIONS = (

@@ -156,15 +156,31 @@ def register(
     return wrap
 
 
-def _builtin():
-    # The package's own models register when their modules are imported;
-    # that imports Keras, so it waits until the registry is first read
-    # (`import s2s_zoo` must not fix the Keras backend).
-    import s2s_zoo.models  # noqa: F401
+# Modules whose import registers models, imported when the registry is
+# first read: the package registers `s2s_zoo.models` here at import time
+# (s2s_zoo/__init__.py), which imports Keras only when a model is first
+# looked up, so `import s2s_zoo` does not fix the Keras backend. The
+# registry itself imports no model.
+_SOURCES = []
+
+
+def add_source(module_name):
+    """Imports `module_name` (whose import registers models) when the
+    registry is first read, instead of now; a package of extra models can
+    add itself this way."""
+    if module_name not in _SOURCES:
+        _SOURCES.append(module_name)
+
+
+def _load_sources():
+    import importlib
+
+    for module_name in list(_SOURCES):
+        importlib.import_module(module_name)
 
 
 def _lookup(name):
-    _builtin()
+    _load_sources()
     if name in _REGISTRY:
         return _REGISTRY[name]
     known = sorted(_REGISTRY)
@@ -335,7 +351,7 @@ def list_models(task=None, family=None):
     Returns:
         A list of `ModelInfo` (name, family, task, paper, defaults).
     """
-    _builtin()
+    _load_sources()
     return [
         info
         for name, info in sorted(_REGISTRY.items())
