@@ -15,7 +15,7 @@ def _seed():
     keras.utils.set_random_seed(1337)
 
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.helpers import ROOT  # noqa: E402
 
 
 @pytest.fixture(scope="session")

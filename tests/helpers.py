@@ -1,4 +1,8 @@
-"""Test helpers shared by the test modules (keras.src.testing is private)."""
+"""Test helpers shared by the test modules (keras.src.testing is private):
+the repository root, the Config a command line gives, a fresh Python
+process (a SavedModel served with TensorFlow alone), processes killed
+mid-run, and the training doubles (a fake clock and machine, kills and
+poisoned weights)."""
 
 import glob
 import json
@@ -6,10 +10,43 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 
 import keras
 import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def parse(command, task, flags):
+    """The `Config` of `task` (a module) that `s2s-zoo COMMAND FLAGS...`
+    gives."""
+    from s2s_zoo import cli
+
+    arguments = cli.parser().parse_args([command, *flags])
+    return cli.config_from_args(task, arguments)
+
+
+def run_python(code, *args, stdin=None, timeout=300, cwd=None, env=None):
+    """Runs `python -c code args...` in a fresh process (TensorFlow's log
+    quiet), fails the test with its error output if it fails, and returns
+    the JSON its last line printed. `env`: variables to set besides.
+
+    Serving tests use it to show that a SavedModel serves in a process
+    that imports only `tensorflow` and `tensorflow_text`.
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def gradient(loss_fn, x):
@@ -86,3 +123,72 @@ CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
 def html_files(site):
     """Every built page of the site folder `site`, sorted."""
     return sorted(glob.glob(os.path.join(site, "**", "*.html"), recursive=True))
+
+
+# === Training doubles ===
+
+
+class Clock:
+    """A fake clock: seconds that move only when told to."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+class FakeMachine(keras.callbacks.Callback):
+    """A machine on which every training batch takes `seconds`.
+
+    It runs before the task's callbacks: at a batch's start it notes the
+    share of the budget spent (BudgetDecay reads the same clock next and
+    sets the rate), at its end it notes the rate the batch ran at and moves
+    the clock on.
+    """
+
+    def __init__(self, clock, seconds, budget_seconds):
+        super().__init__()
+        self.clock = clock
+        self.seconds = seconds
+        self.budget_seconds = budget_seconds
+        self.start = clock()
+        self.shares, self.rates = [], []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.shares.append((self.clock() - self.start) / self.budget_seconds)
+
+    def on_train_batch_end(self, batch, logs=None):
+        rate = self.model.optimizer.learning_rate
+        self.rates.append(float(keras.ops.convert_to_numpy(rate)))
+        self.clock.now += self.seconds
+
+
+class PoisonWeights(keras.callbacks.Callback):
+    """Makes the weights NaN at the start of the given epoch's first batch."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.at = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.epoch == self.at and batch == 0:
+            weight = self.model.trainable_weights[0]
+            weight.assign(np.full(weight.shape, np.nan, "float32"))
+
+
+class KillBeforeEpoch(keras.callbacks.Callback):
+    """Ends training abruptly as the given epoch starts (every earlier one
+    finished and checkpointed), as a kill would: `on_train_end` never
+    runs."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.at = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.at:
+            raise KeyboardInterrupt

@@ -16,7 +16,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 pytest.importorskip("jax")
 

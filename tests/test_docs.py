@@ -22,9 +22,9 @@ import pytest
 
 import s2s_zoo
 from tests.helpers import CJK
+from tests.helpers import ROOT
 from tests.helpers import html_files
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCS = os.path.join(ROOT, "docs")
 RECIPES = sorted(glob.glob(os.path.join(ROOT, "recipes", "*.py")))
 # Written by the benchmarks from real runs, never by hand; the pages include

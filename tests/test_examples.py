@@ -17,7 +17,8 @@ import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.helpers import ROOT
+
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.M | re.S)
 
 

@@ -9,22 +9,20 @@ tensorflow-text.
 """
 
 import json
-import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
 import pytest
 
 import s2s_zoo
-from s2s_zoo import export
+from s2s_zoo import serving
 from s2s_zoo.data import aspect_text
 from s2s_zoo.data import sentence_pairs
 from s2s_zoo.data import translation as text
+from tests.helpers import ROOT
+from tests.helpers import run_python
 
 NAMES = s2s_zoo.model_names()
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _translation(name):
@@ -43,7 +41,7 @@ def _translation(name):
         "decoder_token_ids": np.array([[2, 4, 5], [2, 6, 0]], "int32"),
     }
     labels = np.array([[4, 5, 3], [6, 3, 0]], "int32")
-    module = lambda model: export.Translator(  # noqa: E731
+    module = lambda model: serving.Translator(  # noqa: E731
         model, source, target, beam_width=2, max_output_length=8
     )
     return model, inputs, labels, module
@@ -70,7 +68,7 @@ def _aspect(name):
         "aspect_token_ids": np.array([[2], [3]], "int32"),
     }
     labels = np.array([0, 1], "int32")
-    module = lambda model: export.AspectSentimentModule(  # noqa: E731
+    module = lambda model: serving.AspectSentimentModule(  # noqa: E731
         model, words, aspects, ("positive", "negative", "neutral"), "term"
     )
     return model, inputs, labels, module
@@ -87,7 +85,7 @@ def _pairs(name):
         "token_ids_2": tokenizer(["an animal", "is running"], 5).numpy(),
     }
     labels = np.array([1.0, 0.0], "float32")
-    module = lambda model: export.SentencePairModule(  # noqa: E731
+    module = lambda model: serving.SentencePairModule(  # noqa: E731
         model, tokenizer
     )
     return model, inputs, labels, module
@@ -121,7 +119,7 @@ def test_tiny_preset_fits_saves_reloads_and_exports(name, exported):
     ]
     assert any(changed)
     path = str(directory / f"{name}.keras")
-    export.save_keras(model, path)
+    serving.save_keras(model, path)
     restored = keras.saving.load_model(path)
     np.testing.assert_allclose(
         restored.predict(inputs, verbose=0),
@@ -133,7 +131,7 @@ def test_tiny_preset_fits_saves_reloads_and_exports(name, exported):
     assert type(restored.optimizer) is type(model.optimizer)
     assert np.isfinite(restored.train_on_batch(inputs, labels))
     saved_model = str(directory / f"{name}_saved_model")
-    export.export_module(module(restored), saved_model)
+    serving.export_module(module(restored), saved_model)
     found[name] = (info.task, saved_model)
 
 
@@ -142,7 +140,7 @@ import json, sys
 import tensorflow as tf
 import tensorflow_text  # noqa: F401  (registers the text ops)
 sys.path.insert(0, sys.argv[2])
-from benchmarks import fuzz_serving
+from benchmarks.serving import fuzz_serving
 answers = {}
 for name, (task, path) in json.loads(sys.argv[1]).items():
     serve = tf.saved_model.load(path).signatures["serving_default"]
@@ -155,7 +153,7 @@ for name, (task, path) in json.loads(sys.argv[1]).items():
         out = serve(sentence1=tf.constant(["a dog runs", ""]),
                     sentence2=tf.constant(["an animal is running", "x"]))
     answers[name] = {k: v.shape.as_list() for k, v in out.items()}
-    # Hostile strings and 4 threads at once (benchmarks/fuzz_serving.py
+    # Hostile strings and 4 threads at once (benchmarks/serving/fuzz_serving.py
     # imports only TensorFlow, as a server would).
     fuzzed = fuzz_serving.fuzz(serve, count=40)
     loaded = fuzz_serving.load_test(serve, threads=4, seconds=1.0)
@@ -173,15 +171,7 @@ print(json.dumps(answers))
 def test_every_saved_model_serves_raw_strings_in_a_fresh_process(exported):
     found, _ = exported
     assert sorted(found) == sorted(NAMES), "run the whole module"
-    done = subprocess.run(
-        [sys.executable, "-c", SERVE, json.dumps(found), ROOT],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    answers = json.loads(done.stdout.strip().splitlines()[-1])
+    answers = run_python(SERVE, json.dumps(found), ROOT, timeout=600)
     for name, shapes in answers.items():
         task = found[name][0]
         errors, samples, mismatched, load_errors, differing, requests = (

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 # A stand-in for one process of a job: it starts its watchdog, waits
 # `AT` seconds, then does ACTION: `die` (exits without a goodbye),

@@ -3,7 +3,6 @@
 import csv
 import json
 import os
-import subprocess
 import sys
 import textwrap
 
@@ -16,10 +15,12 @@ from s2s_zoo import tasks
 from s2s_zoo import training
 from s2s_zoo.data import semeval
 from s2s_zoo.tasks import aspect_sentiment as task
+from tests import helpers
+from tests.helpers import ROOT
 from tests.helpers import csv_rows
 from tests.helpers import kill_when
+from tests.helpers import run_python
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
 TRAIN = os.path.join(FIXTURES, "semeval", "train.xml")
 TEST = os.path.join(FIXTURES, "semeval", "test.xml")
@@ -39,8 +40,7 @@ def figures(metrics):
 
 def parse(flags):
     """The task Config the command line `s2s-zoo aspect-sentiment` gets."""
-    arguments = cli.parser().parse_args(["aspect-sentiment", *flags])
-    return cli.config_from_args(task, arguments)
+    return helpers.parse("aspect-sentiment", task, flags)
 
 
 @pytest.fixture(scope="module")
@@ -228,17 +228,7 @@ def _serve_in_fresh_process(saved_model, batches):
         print(json.dumps(answers))
         """
     )
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=os.path.dirname(saved_model),
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_python(code, cwd=os.path.dirname(saved_model), timeout=120)
 
 
 def test_saved_model_in_a_fresh_process_handles_bad_inputs(term_run):

@@ -1,14 +1,12 @@
 """A translator trained on JAX exports the SavedModel a TensorFlow run
 does, and it translates as the JAX model's own `generate` does."""
 
-import json
 import os
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
+from tests.helpers import run_python
 
 pytest.importorskip("jax")
 
@@ -53,17 +51,14 @@ def test_a_jax_run_exports_the_same_translator(tmp_path):
     bundled = os.path.join(ROOT, "s2s_zoo", "datasets", "tatoeba", "cmn.txt")
     with open(bundled, encoding="utf-8") as f:
         data.write_text("".join(f.readlines()[:300]), encoding="utf-8")
-    env = {**os.environ, "KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, str(data), str(tmp_path / "run")],
+    result = run_python(
+        CHILD,
+        str(data),
+        str(tmp_path / "run"),
         cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
+        env={"KERAS_BACKEND": "jax"},
         timeout=900,
     )
-    assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["backend"] == "jax"
     assert result["served"] == result["mine"]
     assert result["served_scores"] == pytest.approx(

@@ -5,12 +5,10 @@ import json
 import os
 import sys
 
-from s2s_zoo import cli
 from s2s_zoo.tasks import bottleneck
+from tests import helpers
+from tests.helpers import ROOT
 from tests.helpers import kill_when
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
-
 
 # A tiny synthetic study: two models, 200 training and 40 test pairs.
 QUICK = [
@@ -32,8 +30,7 @@ QUICK = [
 
 
 def parse(flags):
-    arguments = cli.parser().parse_args(["bottleneck", *flags])
-    return cli.config_from_args(bottleneck, arguments)
+    return helpers.parse("bottleneck", bottleneck, flags)
 
 
 def test_bottleneck_writes_table_figure_and_metrics(tmp_path):

@@ -2,20 +2,20 @@
 
 import json
 import os
-import subprocess
 import sys
 
 import keras
 import numpy as np
 import pytest
 
-from s2s_zoo import cli
 from s2s_zoo import tasks
 from s2s_zoo.tasks import sentence_pairs as task
 from s2s_zoo.tasks.sentence_pairs import fitting
+from tests import helpers
+from tests.helpers import ROOT
 from tests.helpers import kill_when
+from tests.helpers import run_python
 
-ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
 
 
@@ -69,16 +69,7 @@ print(json.dumps(out, default=lambda b: b.decode()))
 
 
 def _serve(path):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(
-        [sys.executable, "-c", SERVE, path],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_python(SERVE, path, timeout=120)
 
 
 def test_wikiqa_main_writes_everything_and_serves(tmp_path):
@@ -291,8 +282,7 @@ def test_msrp_main_carves_dev_and_test_with_embeddings(tmp_path, capsys):
 
 
 def parse(flags):
-    arguments = cli.parser().parse_args(["sentence-pairs", *flags])
-    return cli.config_from_args(task, arguments)
+    return helpers.parse("sentence-pairs", task, flags)
 
 
 def test_flags_keep_their_names():

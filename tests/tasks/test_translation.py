@@ -4,7 +4,6 @@ import csv
 import dataclasses
 import json
 import os
-import subprocess
 import sys
 
 import keras
@@ -19,10 +18,15 @@ from hypothesis import strategies as st
 from s2s_zoo import tasks
 from s2s_zoo import training
 from s2s_zoo.tasks import translation
+from tests.helpers import ROOT
+from tests.helpers import Clock
+from tests.helpers import FakeMachine
+from tests.helpers import KillBeforeEpoch
+from tests.helpers import PoisonWeights
 from tests.helpers import csv_rows
 from tests.helpers import kill_when
+from tests.helpers import run_python
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 TINY = dict(
     preset="tiny",
     model_config={
@@ -193,16 +197,7 @@ print(json.dumps({
 def serve_in_a_fresh_process(saved_model, texts=HOSTILE):
     """`SERVE` run on `texts` in a process that imports only TensorFlow
     and tensorflow-text; returns what it printed."""
-    result = subprocess.run(
-        [sys.executable, "-c", SERVE, saved_model],
-        input=json.dumps(texts),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_python(SERVE, saved_model, stdin=json.dumps(texts))
 
 
 def test_saved_model_serves_strings_in_a_fresh_process(run):
@@ -316,58 +311,6 @@ def test_long_and_invalid_input_is_cut_and_flagged(serve):
     assert out["translation"].shape == (4,)
 
 
-class Clock:
-    """A fake clock: seconds that move only when told to."""
-
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
-
-
-class FakeMachine(keras.callbacks.Callback):
-    """A machine on which every training batch takes `seconds`.
-
-    It runs before the task's callbacks: at a batch's start it notes the
-    share of the budget spent (BudgetDecay reads the same clock next and
-    sets the rate), at its end it notes the rate the batch ran at and moves
-    the clock on.
-    """
-
-    def __init__(self, clock, seconds, budget_seconds):
-        super().__init__()
-        self.clock = clock
-        self.seconds = seconds
-        self.budget_seconds = budget_seconds
-        self.start = clock()
-        self.shares, self.rates = [], []
-
-    def on_train_batch_begin(self, batch, logs=None):
-        self.shares.append((self.clock() - self.start) / self.budget_seconds)
-
-    def on_train_batch_end(self, batch, logs=None):
-        rate = self.model.optimizer.learning_rate
-        self.rates.append(float(keras.ops.convert_to_numpy(rate)))
-        self.clock.now += self.seconds
-
-
-class PoisonWeights(keras.callbacks.Callback):
-    """Makes the weights NaN at the start of the given epoch's first batch."""
-
-    def __init__(self, epoch):
-        super().__init__()
-        self.at = epoch
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-
-    def on_train_batch_begin(self, batch, logs=None):
-        if self.epoch == self.at and batch == 0:
-            weight = self.model.trainable_weights[0]
-            weight.assign(np.full(weight.shape, np.nan, "float32"))
-
-
 def test_a_nan_loss_stops_the_run_and_exports_nothing(tmp_path):
     config = translation.Config(
         **{**TINY, "max_train_pairs": 96},
@@ -390,20 +333,6 @@ def test_a_nan_loss_stops_the_run_and_exports_nothing(tmp_path):
     assert os.path.exists(tmp_path / "best.weights.h5")
     assert not os.path.exists(tmp_path / "model.keras")
     assert not os.path.exists(tmp_path / "saved_model")
-
-
-class KillBeforeEpoch(keras.callbacks.Callback):
-    """Ends training abruptly as the given epoch starts (every earlier one
-    finished and checkpointed), as a kill would: `on_train_end` never
-    runs."""
-
-    def __init__(self, epoch):
-        super().__init__()
-        self.at = epoch
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch == self.at:
-            raise KeyboardInterrupt
 
 
 def test_a_truncated_checkpoint_resumes_from_the_previous_one(tmp_path, capsys):
@@ -575,7 +504,7 @@ def test_weight_averages_are_scored_and_the_selected_weights_exported(
         "epoch_2.weights.h5",
     ]
     # The results table reads the run.
-    from benchmarks import weight_averaging
+    from benchmarks.quality import weight_averaging
 
     table = tmp_path / "table.md"
     weight_averaging.main([str(tmp_path), "--markdown", str(table)])
@@ -625,7 +554,7 @@ def test_an_ensemble_of_runs_is_scored_saved_and_served(
     assert served["translation"] == expected.translations
     np.testing.assert_allclose(served["score"], expected.scores, rtol=1e-3)
     # The results table reads the ensemble's metrics.
-    from benchmarks import ensemble
+    from benchmarks.quality import ensemble
 
     table = tmp_path / "table.md"
     ensemble.main([out, "--markdown", str(table)])
@@ -694,7 +623,7 @@ def test_sentencepiece_run_is_saved_loaded_and_served(tmp_path):
     served = serve_in_a_fresh_process(os.path.join(output_dir, "saved_model"))
     assert served["translation"] == expected.translations
     # The tokenizers table reads the run and its vocabularies.
-    from benchmarks import tokenizers
+    from benchmarks.quality import tokenizers
 
     table = tmp_path / "table.md"
     tokenizers.main([output_dir, "--markdown", str(table)])

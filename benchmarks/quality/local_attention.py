@@ -6,7 +6,7 @@ as one table.
           --set attention_score=general --set attention_type=$type \
           --max-minutes 10 --output-dir runs/luong_$type
     done
-    python -m benchmarks.local_attention runs/luong_global \
+    python -m benchmarks.quality.local_attention runs/luong_global \
         runs/luong_local-m runs/luong_local-p \
         --json docs/results/local_attention.json \
         --markdown docs/results/local_attention.md
@@ -21,7 +21,7 @@ local window, wherever it is placed on the source, holds all of it).
 import json
 import os
 
-from benchmarks import results
+from benchmarks import common as results
 
 
 def describe(run):

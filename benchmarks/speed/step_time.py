@@ -1,7 +1,7 @@
 """Time one RNNsearch training step on fixed shapes, and its parts.
 
-    python -m benchmarks.step_time                      # batch 128, bfloat16
-    python -m benchmarks.step_time --batch-size 64 --precision float32
+    python -m benchmarks.speed.step_time      # batch 128, bfloat16
+    python -m benchmarks.speed.step_time --batch-size 64 --precision float32
 
 The tool behind the per-lever figures of docs/benchmarks.md: builds
 `bahdanau_attention` at a preset (default `opennmt`), feeds random ids of

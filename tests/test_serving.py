@@ -1,4 +1,4 @@
-"""Serving helpers of s2s_zoo.export that bound what one request costs."""
+"""Serving helpers of s2s_zoo.serving that bound what one request costs."""
 
 import os
 import re
@@ -9,12 +9,12 @@ import sys
 import pytest
 import tensorflow as tf
 
-from s2s_zoo import export
+from s2s_zoo import serving
 
 
 def test_bound_text_makes_utf8_valid_and_cuts_by_character():
-    limit = export.CHARACTERS_PER_TOKEN  # one token's worth
-    text, cut = export.bound_text(
+    limit = serving.CHARACTERS_PER_TOKEN  # one token's worth
+    text, cut = serving.bound_text(
         tf.constant(
             [
                 b"ab\xffc",  # an invalid byte becomes U+FFFD
@@ -37,7 +37,7 @@ def test_bound_text_makes_utf8_valid_and_cuts_by_character():
 def test_two_inputs_of_different_sizes_get_a_clear_error():
     @tf.function
     def check(a, b):
-        return export.bound_pair(a, b, (1, 1), ("sentence1", "sentence2"))
+        return serving.bound_pair(a, b, (1, 1), ("sentence1", "sentence2"))
 
     message = (
         "sentence1 and sentence2 must hold the same number of strings "
@@ -61,7 +61,7 @@ import sys, time
 import numpy as np
 import tensorflow as tf
 import s2s_zoo
-from s2s_zoo import export
+from s2s_zoo import serving
 from s2s_zoo.data import translation as text
 
 source = text.Tokenizer.train(["猫在桌子下", "我喜欢中国美食"], "character", 11)
@@ -71,10 +71,10 @@ model = s2s_zoo.build(
     source_vocabulary_size=source.vocabulary_size,
     target_vocabulary_size=target.vocabulary_size,
 )
-module = export.Translator(model, source, target, beam_width=1,
+module = serving.Translator(model, source, target, beam_width=1,
                            max_output_length=4)
 path = sys.argv[1]
-export.export_module(module, path)
+serving.export_module(module, path)
 print("first", flush=True)
 save = tf.saved_model.save
 
@@ -84,7 +84,7 @@ def slow_save(*args, **kwargs):
     time.sleep(600)
 
 tf.saved_model.save = slow_save
-export.export_module(module, path)
+serving.export_module(module, path)
 """
 
 

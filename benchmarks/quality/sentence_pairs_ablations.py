@@ -1,7 +1,7 @@
 """What each default of the sentence-pair recipe is worth, measured.
 
 Trains BCNN and ABCNN-3 with the recipe's defaults (as in
-`benchmarks/sentence_pairs.py`) and with one default changed at a time,
+`benchmarks/quality/sentence_pairs.py`) and with one default changed at a time,
 then writes the mean ± std over seeds to
 `docs/results/sentence_pairs_ablations.md` (and `.json`):
 
@@ -26,9 +26,9 @@ accuracy is 49 pairs, where MSRP's carved test split has 408.
 
 Usage (two cores: run the variants side by side, then assemble):
     export TF_NUM_INTEROP_THREADS=1 TF_NUM_INTRAOP_THREADS=1
-    python -m benchmarks.sentence_pairs_ablations --models bcnn &
-    python -m benchmarks.sentence_pairs_ablations --models abcnn3 &
-    wait; python -m benchmarks.sentence_pairs_ablations --assemble
+    python -m benchmarks.quality.sentence_pairs_ablations --models bcnn &
+    python -m benchmarks.quality.sentence_pairs_ablations --models abcnn3 &
+    wait; python -m benchmarks.quality.sentence_pairs_ablations --assemble
 """
 
 import argparse
@@ -42,11 +42,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from benchmarks import common
+from benchmarks.common import ROOT
+from benchmarks.common import header
 
 
 def _benchmark():
-    from benchmarks import sentence_pairs
+    from benchmarks.quality import sentence_pairs
 
     return sentence_pairs
 
@@ -113,18 +115,12 @@ def _slug(name):
 def markdown(report, bench):
     metric = bench.SELECTION
     lines = [
+        header("quality.sentence_pairs_ablations"),
         "# Sentence-pair ablations: one recipe default changed at a time",
-        "",
-        "Written by `benchmarks/sentence_pairs_ablations.py`; do not edit "
-        "by hand.",
         "",
         f"- Command: `{report['command']}`",
         f"- Date: {report['date']}",
-        f"- Machine: {report['machine']['cpu']}, TF intra/inter-op threads "
-        f"{report['machine']['intra_op_threads']}/"
-        f"{report['machine']['inter_op_threads']}; TensorFlow "
-        f"{report['machine']['tensorflow']}, Keras "
-        f"{report['machine']['keras']}",
+        f"- Machine: {common.machine_line(report['machine'])}",
         f"- Seeds: {', '.join(map(str, report['seeds']))}; each cell is the "
         "mean ± sample std over them, or over the seeds in brackets where "
         "fewer ran (dev: the selection split; test: scored once with the "
@@ -205,7 +201,6 @@ def main(argv=None):
     args = parser.parse_args(argv)
     bench = _benchmark()
     recipe = bench._recipe()
-    keys = ("task", "model", "best_epoch", "dev", "test", "seconds")
     results, started = [], time.time()
     reuse = args.reuse or args.assemble
     for task in args.tasks:
@@ -247,18 +242,20 @@ def main(argv=None):
                         print(f"=== {task} / {variant} / {model} / {seed}")
                         metrics = recipe.train(recipe.Config(**config)).metrics
                         keras.backend.clear_session()
-                    result = {k: metrics[k] for k in keys if k in metrics}
+                    keys = ("task", "model", "best_epoch", "dev", "test")
+                    figures = bench.run_figures(metrics)
+                    result = {k: figures[k] for k in (*keys, "seconds")}
                     results.append({**result, "seed": seed, "variant": variant})
     report = {
         "command": " ".join(
             ["TF_NUM_INTEROP_THREADS=1 TF_NUM_INTRAOP_THREADS=1 python"]
-            + ["-m", "benchmarks.sentence_pairs_ablations"]
+            + ["-m", "benchmarks.quality.sentence_pairs_ablations"]
             + (sys.argv[1:] if argv is None else list(argv))
         ),
         "date": datetime.datetime.now()
         .astimezone()
         .isoformat(timespec="seconds"),
-        "machine": bench.machine(),
+        "machine": common.machine(),
         "seconds": round(time.time() - started, 1),
         "run_seconds": round(sum(r["seconds"] for r in results), 1),
         "models": args.models,

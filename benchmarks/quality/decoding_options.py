@@ -1,6 +1,6 @@
 """Test-split BLEU of one trained translator under each decoding option.
 
-    python -m benchmarks.decoding_options runs/translate \
+    python -m benchmarks.quality.decoding_options runs/translate \
         --json docs/results/decoding_options.json \
         --markdown docs/results/decoding_options.md
 
@@ -21,7 +21,7 @@ import os
 import sys
 import time
 
-from benchmarks.results import write_table
+from benchmarks.common import write_table
 
 #: (label, options): options are `TranslationRun.evaluate` keywords on top
 #: of the run's own setting.
@@ -125,7 +125,7 @@ def main(argv=None):
         )
 
     lines = table(rows)
-    command = "python -m benchmarks.decoding_options " + " ".join(
+    command = "python -m benchmarks.quality.decoding_options " + " ".join(
         argv if argv is not None else sys.argv[1:]
     )
     print("\n".join(lines))

@@ -10,14 +10,13 @@ results" block of each model card in `docs/models/`. Nothing is typed by
 hand.
 
     TF_NUM_INTEROP_THREADS=1 TF_NUM_INTRAOP_THREADS=1 \\
-        python benchmarks/aspect_sentiment.py
+        python benchmarks/quality/aspect_sentiment.py
 """
 
 import argparse
 import datetime
 import json
 import os
-import platform
 import shlex
 import statistics
 import sys
@@ -26,7 +25,10 @@ import time
 import keras
 import tensorflow as tf
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from benchmarks import common
+from benchmarks.common import ROOT
+from benchmarks.common import header
+
 # The SemEval-2014 files: under $S2S_ZOO_DATA/semeval14/ unless given.
 DATA = os.path.join(os.environ.get("S2S_ZOO_DATA", "data"), "semeval14")
 MODELS = ("lstm_sentiment", "ae_lstm", "at_lstm", "atae_lstm")
@@ -85,31 +87,6 @@ def _parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def _cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _machine():
-    threading = tf.config.threading
-    return {
-        "platform": platform.platform(),
-        "processor": _cpu_name(),
-        "cpu_count": os.cpu_count(),
-        "intra_op_threads": threading.get_intra_op_parallelism_threads(),
-        "inter_op_threads": threading.get_inter_op_parallelism_threads(),
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-    }
-
-
 def _summary(values):
     values = [100 * v for v in values]
     return {
@@ -158,11 +135,7 @@ def _provenance(report):
         f"Command: `{report['command']}`  \n"
         f"Date: {report['date']}; wall clock {report['wall_seconds'] / 60:.1f}"
         f" min.  \n"
-        f"Machine: {machine['processor']}, {machine['cpu_count']} CPUs "
-        f"(TensorFlow intra-op threads {machine['intra_op_threads']}, "
-        f"inter-op {machine['inter_op_threads']}), {machine['platform']}, "
-        f"Python {machine['python']}, TensorFlow {machine['tensorflow']}, "
-        f"Keras {machine['keras']}.  \n"
+        f"Machine: {common.machine_line(machine)}.  \n"
         f"Setting: SemEval-2014 restaurants, aspect terms, 3-way (conflict "
         f"dropped): {report['counts']['test']} test examples; a dev split of "
         f"{settings['dev_fraction']:.0%} of the training sentences is carved "
@@ -194,9 +167,8 @@ def _runs_table(runs):
 
 def _markdown(report):
     return (
+        f"{header('quality.aspect_sentiment')}\n"
         "# Aspect-level sentiment: ATAE-LSTM family on SemEval-2014\n\n"
-        "Written by `benchmarks/aspect_sentiment.py`; do not edit by hand."
-        "\n\n"
         + _table(report["results"])
         + "\n\n"
         + _provenance(report)
@@ -324,7 +296,7 @@ def main(argv=None):
             "%Y-%m-%d %H:%M UTC"
         ),
         "wall_seconds": round(time.time() - started, 1),
-        "machine": _machine(),
+        "machine": common.machine(),
         "settings": {
             "epochs": args.epochs,
             "patience": args.patience,

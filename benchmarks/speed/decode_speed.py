@@ -1,7 +1,7 @@
 """Decoding speed of an exported translator, measured as a server sees it.
 
-    python -m benchmarks.decode_speed runs/translate
-    python -m benchmarks.decode_speed runs/translate \\
+    python -m benchmarks.speed.decode_speed runs/translate
+    python -m benchmarks.speed.decode_speed runs/translate \\
         --peer runs/peer/peer_12min.json
 
 Runs the run's `saved_model/` in a fresh Python that imports only
@@ -17,7 +17,7 @@ with several references appears once per reference), and prints:
 - lowercased sacreBLEU of the translations, one reference per line (the
   peer's figure) and with every reference of a source.
 
-With `--peer` (the JSON `benchmarks.peer` wrote in this session) it adds
+With `--peer` (the JSON `benchmarks.peer.opennmt` wrote in this session) it adds
 the ratios to the peer's decoding speed, with and without its start-up.
 """
 
@@ -27,8 +27,6 @@ import os
 import subprocess
 import sys
 import time
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 SERVER = r"""
 import json, sys, time
@@ -84,6 +82,7 @@ def main(argv=None):
 
     import sacrebleu
 
+    from benchmarks import common as bench_common
     from s2s_zoo.data import translation as text
     from s2s_zoo.metrics import translation as metrics
     from s2s_zoo.tasks import common
@@ -144,9 +143,9 @@ def main(argv=None):
         "bleu_lowercase": metrics.corpus_bleu(
             [by_source[s] for s in sources], references, lowercase=True
         ),
-        "command": "python -m benchmarks.decode_speed "
+        "command": "python -m benchmarks.speed.decode_speed "
         + " ".join(sys.argv[1:] if argv is None else argv),
-        "machine": common.machine(),
+        "machine": bench_common.machine(),
     }
     if args.peer:
         with open(args.peer) as f:

@@ -1,15 +1,15 @@
 """Ours against OpenNMT-tf, from runs made in one session: the table and
 the curves of `docs/results/versus_peer.md`.
 
-    python -m benchmarks.peer --peer-dir PEER --minutes 12
-    python -m benchmarks.peer --peer-dir PEER --minutes 15 --curve
+    python -m benchmarks.peer.opennmt --peer-dir PEER --minutes 12
+    python -m benchmarks.peer.opennmt --peer-dir PEER --minutes 15 --curve
     python recipes/translate.py --max-minutes 12 \\
         --output-dir runs/translate_12min
     python recipes/translate.py            # 15 minutes, into runs/translate
-    python -m benchmarks.train_speed --peer runs/peer/peer_12min.json
-    python -m benchmarks.decode_speed runs/translate \\
+    python -m benchmarks.speed.train_speed --peer runs/peer/peer_12min.json
+    python -m benchmarks.speed.decode_speed runs/translate \\
         --peer runs/peer/peer_12min.json
-    python -m benchmarks.versus_peer
+    python -m benchmarks.peer.versus_peer
 
 Reads what those commands wrote and writes `docs/results/versus_peer.md`
 and `.json`, and the figure `docs/results/figures/versus_peer_dev_bleu.png`
@@ -25,7 +25,9 @@ import csv
 import json
 import os
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from benchmarks.common import ROOT
+from benchmarks.common import header
+
 RESULTS = os.path.join(ROOT, "docs", "results")
 
 
@@ -129,12 +131,13 @@ def markdown(report):
     speed = report.get("train_speed") or {}
     decode = report.get("decode") or {}
     lines = [
+        header("peer.versus_peer"),
         "# Ours against OpenNMT-tf, one session",
         "",
-        "Written by `python -m benchmarks.versus_peer` from the files the "
+        "Written by `python -m benchmarks.peer.versus_peer` from the files the "
         "commands below wrote on "
-        f"{(o15 or o12 or {}).get('date', 'the same day')}; do not edit by "
-        "hand. Both systems ran on this machine in the same session, one at "
+        f"{(o15 or o12 or {}).get('date', 'the same day')}. Both systems "
+        "ran on this machine in the same session, one at "
         "a time, on the same train / dev / test split of the bundled "
         "Tatoeba zh-en pairs (24,437 / 1,037 / 973 pairs). The machine's "
         "speed changes between days by several times: only the ratios "
@@ -355,7 +358,7 @@ def main(argv=None):
     if os.path.exists(decode):
         report["decode"] = _load(decode)
         report["commands"].append(report["decode"]["command"])
-    report["commands"].append("python -m benchmarks.versus_peer")
+    report["commands"].append("python -m benchmarks.peer.versus_peer")
     from s2s_zoo.tasks import common
 
     # Commands and configs as a reader types them: no folder of ours.

@@ -1,7 +1,7 @@
 """OpenNMT-tf, the toolkit our users would pick instead, run on our split.
 
-    python -m benchmarks.peer --peer-dir PEER_DIR --minutes 12
-    python -m benchmarks.peer --peer-dir PEER_DIR --minutes 15 --curve
+    python -m benchmarks.peer.opennmt --peer-dir PEER_DIR --minutes 12
+    python -m benchmarks.peer.opennmt --peer-dir PEER_DIR --minutes 15 --curve
 
 `PEER_DIR` holds the peer's `run.sh`, `model.py`, `config.yml`,
 `prepare.py` and `detok.py` (bi-GRU 2 x 128 encoder, GRU 256 decoder with
@@ -40,7 +40,7 @@ import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from benchmarks.common import ROOT
 
 
 def write_split(directory):
@@ -218,7 +218,8 @@ def main(argv=None):
         os.path.join(args.peer_dir, "run.sh")
     ):
         raise SystemExit(
-            "benchmarks.peer: give the folder of the peer's run.sh with "
+            "benchmarks.peer.opennmt: give the folder of the peer's run.sh "
+            "with "
             "--peer-dir or $S2S_ZOO_PEER."
         )
     minutes = f"{args.minutes:g}"
@@ -270,7 +271,7 @@ def main(argv=None):
         "folder",
         "minutes": args.minutes,
         "command": " ".join(
-            ["python", "-m", "benchmarks.peer"]
+            ["python", "-m", "benchmarks.peer.opennmt"]
             + (sys.argv[1:] if argv is None else list(argv))
         ),
         **parse_report(stdout),
@@ -299,9 +300,10 @@ def main(argv=None):
     if args.curve:
         report["curve"] = curve(peer_dir, train_dir, splits)
     report["wall_seconds"] = time.time() - started
+    from benchmarks import common as bench_common
     from s2s_zoo.tasks import common
 
-    report["machine"] = common.machine()
+    report["machine"] = bench_common.machine()
     output = args.output or os.path.join(
         ROOT, "runs", "peer", f"peer_{minutes}min.json"
     )

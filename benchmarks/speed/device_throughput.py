@@ -4,7 +4,7 @@ out page (data parallelism on 8 devices gives each device 1/8 of the
 global batch, so what matters is how one device's speed grows with its
 own batch).
 
-    KERAS_BACKEND=jax python -m benchmarks.device_throughput \
+    KERAS_BACKEND=jax python -m benchmarks.speed.device_throughput \
         --batches 16 128 1024 --json docs/results/device_throughput.json \
         --markdown docs/results/device_throughput.md
 
@@ -14,27 +14,46 @@ model is the default recipe's (bahdanau_attention at the `cpu` preset,
 the vocabulary sizes the bundled data gives, Adam with global clipping
 and the label-smoothed loss, `mixed_bfloat16`), and the batches are
 random ids padded to the mean padded lengths of the recipe's bucketed
-batches (`--source-length`, `--target-length`; measured on the bundled
-data by `--measure-lengths`, which does need TensorFlow). Each batch size
-runs `--warmup` untimed steps (compiling) and then `--steps` timed ones.
+batches. The vocabulary sizes and lengths are read from `--shapes` (by
+default docs/results/recipe_shapes.json), which `--measure-lengths`
+writes from the bundled data (that step needs TensorFlow):
+
+    python -m benchmarks.speed.device_throughput --measure-lengths
+
+Each batch size runs `--warmup` untimed steps (compiling) and then
+`--steps` timed ones.
 """
 
 import argparse
 import json
-import platform
+import os
 import time
 
-# The recipe's figures on the bundled data (`--measure-lengths` prints
-# them): vocabulary sizes, and the mean padded source and target lengths
-# of its bucketed training batches.
-SOURCE_VOCABULARY = 3531
-TARGET_VOCABULARY = 2031
-SOURCE_LENGTH = 11.5
-TARGET_LENGTH = 11.5
+from benchmarks import common
+from benchmarks.common import header
+
+# The recipe's shapes on the bundled data: vocabulary sizes and the mean
+# padded lengths of its bucketed training batches, as `--measure-lengths`
+# wrote them.
+SHAPES = os.path.join(common.RESULTS, "recipe_shapes.json")
+
+
+def read_shapes(path=SHAPES):
+    """`{source_vocabulary, target_vocabulary, source_length,
+    target_length}` from `path` (written by `measure_lengths`)."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(
+            f"{path} does not exist: write it with `python -m "
+            "benchmarks.speed.device_throughput --measure-lengths` on a "
+            "machine with TensorFlow, or pass every size as a flag."
+        )
+    with open(path) as f:
+        return json.load(f)
 
 
 def measure_lengths():
-    """Mean padded lengths of the default recipe's training batches."""
+    """The default recipe's vocabulary sizes and the mean padded lengths of
+    its training batches, measured on the bundled data."""
     import numpy as np
 
     from s2s_zoo.tasks import translation
@@ -55,11 +74,7 @@ def measure_lengths():
     }
 
 
-def recipe_model(
-    preset="cpu",
-    source_vocabulary=SOURCE_VOCABULARY,
-    target_vocabulary=TARGET_VOCABULARY,
-):
+def recipe_model(preset, source_vocabulary, target_vocabulary):
     """The recipe's model, compiled as the recipe compiles it (Adam, global
     clipping, the label-smoothed loss), under the current dtype policy."""
     import keras
@@ -82,10 +97,10 @@ def recipe_model(
 
 def random_batch(
     batch_size,
-    source_length=SOURCE_LENGTH,
-    target_length=TARGET_LENGTH,
-    source_vocabulary=SOURCE_VOCABULARY,
-    target_vocabulary=TARGET_VOCABULARY,
+    source_length,
+    target_length,
+    source_vocabulary,
+    target_vocabulary,
 ):
     """`(inputs, targets)` of random ids (no padding), lengths rounded."""
     import numpy as np
@@ -145,7 +160,7 @@ def device_name():
         return (
             f"{device.device_kind} ({device.platform}, JAX {jax.__version__})"
         )
-    return f"{platform.processor() or platform.machine()} ({backend})"
+    return f"{common.machine()['cpu']} ({backend})"
 
 
 def main(argv=None):
@@ -161,25 +176,44 @@ def main(argv=None):
         "--target-vocabulary 30000 is RNNsearch at WMT size",
     )
     parser.add_argument(
-        "--source-vocabulary", type=int, default=SOURCE_VOCABULARY
+        "--shapes",
+        default=SHAPES,
+        help="JSON of the recipe's vocabulary sizes and mean padded lengths "
+        "(default docs/results/recipe_shapes.json); each flag below "
+        "overrides its entry",
     )
-    parser.add_argument(
-        "--target-vocabulary", type=int, default=TARGET_VOCABULARY
-    )
-    parser.add_argument("--source-length", type=float, default=SOURCE_LENGTH)
-    parser.add_argument("--target-length", type=float, default=TARGET_LENGTH)
+    parser.add_argument("--source-vocabulary", type=int)
+    parser.add_argument("--target-vocabulary", type=int)
+    parser.add_argument("--source-length", type=float)
+    parser.add_argument("--target-length", type=float)
     parser.add_argument(
         "--measure-lengths",
         action="store_true",
-        help="print the recipe's vocabulary sizes and mean padded lengths "
-        "(needs TensorFlow and the bundled data) and stop",
+        help="measure the recipe's vocabulary sizes and mean padded "
+        "lengths on the bundled data (needs TensorFlow), write them to "
+        "--shapes and stop",
     )
     parser.add_argument("--json")
     parser.add_argument("--markdown")
     args = parser.parse_args(argv)
     if args.measure_lengths:
-        print(json.dumps(measure_lengths(), indent=2))
+        shapes = {
+            **measure_lengths(),
+            "command": "python -m benchmarks.speed.device_throughput "
+            "--measure-lengths",
+            "date": time.strftime("%Y-%m-%d"),
+        }
+        with open(args.shapes, "w") as f:
+            json.dump(shapes, f, indent=2)
+        print(json.dumps(shapes, indent=2))
         return
+    names = ("source_vocabulary", "target_vocabulary")
+    names += ("source_length", "target_length")
+    if any(getattr(args, name) is None for name in names):
+        shapes = read_shapes(args.shapes)
+        for name in names:
+            if getattr(args, name) is None:
+                setattr(args, name, shapes[name])
     rows = []
     for batch_size in args.batches:
         row = time_batch(batch_size, args)
@@ -209,8 +243,7 @@ def main(argv=None):
     if args.markdown:
         base = rows[0]
         lines = [
-            "<!-- generated by python -m benchmarks.device_throughput; do "
-            "not edit -->",
+            header("speed.device_throughput"),
             f"Measured on {result['date']}, one {device}: "
             f"bahdanau_attention at the {args.preset} preset, vocabularies "
             f"of {args.source_vocabulary:,} and {args.target_vocabulary:,}, "

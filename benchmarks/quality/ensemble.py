@@ -3,7 +3,7 @@ as one table.
 
     s2s-zoo ensemble runs/averaging_0 runs/averaging_1 runs/averaging_2 \
         --output-dir runs/ensemble
-    python -m benchmarks.ensemble runs/ensemble \
+    python -m benchmarks.quality.ensemble runs/ensemble \
         --json docs/results/ensemble.json --markdown docs/results/ensemble.md
 
 `s2s-zoo ensemble` scores every member and the ensemble on the dev and
@@ -20,7 +20,7 @@ import os
 import statistics
 import time
 
-from benchmarks import results
+from benchmarks import common as results
 
 
 def pair_scores(members):
@@ -101,7 +101,7 @@ def main(argv=None):
     )
     print("\n".join(lines))
     intro = (
-        f"Written by `python -m benchmarks.ensemble"
+        f"Written by `python -m benchmarks.quality.ensemble"
         f"{' --pairs' if args.pairs else ''}` on "
         f"{time.strftime('%Y-%m-%d')} from `{record['command']}` "
         f"({record['date']}): {metrics['test_sentences']} test sources, "

@@ -5,7 +5,8 @@ moving averages and their averages of the last epochs, as one table.
       s2s-zoo translate --ema-decay 0.999 --average-last 3 --seed $seed \
           --output-dir runs/averaging_$seed
     done
-    python -m benchmarks.weight_averaging runs/averaging_0 runs/averaging_1 \
+    python -m benchmarks.quality.weight_averaging \
+        runs/averaging_0 runs/averaging_1 \
         runs/averaging_2 --json docs/results/weight_averaging.json \
         --markdown docs/results/weight_averaging.md
 
@@ -22,7 +23,7 @@ import os
 import statistics
 import time
 
-from benchmarks import results
+from benchmarks import common as results
 
 
 def read_scores(run):
@@ -40,13 +41,22 @@ def read_scores(run):
 def ema_cost(steps=30, batch_size=128):
     """Milliseconds of one training step of the default translator and of
     one update of its moving average, on random batches of the recipe's
-    mean padded lengths."""
-    from benchmarks import device_throughput
+    mean padded lengths (`device_throughput.read_shapes`)."""
+    from benchmarks.speed import device_throughput
     from s2s_zoo import training
 
     with training.global_dtype_policy(training.resolve_precision("auto")):
-        model = device_throughput.recipe_model()
-        inputs, target = device_throughput.random_batch(batch_size)
+        shapes = device_throughput.read_shapes()
+        model = device_throughput.recipe_model(
+            "cpu", shapes["source_vocabulary"], shapes["target_vocabulary"]
+        )
+        inputs, target = device_throughput.random_batch(
+            batch_size,
+            shapes["source_length"],
+            shapes["target_length"],
+            shapes["source_vocabulary"],
+            shapes["target_vocabulary"],
+        )
         ema = training.ExponentialMovingAverage(0.999)
         ema.set_model(model)
         ema.on_train_begin()
@@ -136,7 +146,7 @@ def main(argv=None):
     minutes = [r["training"]["train_seconds"] / 60 for r in runs]
     epochs = [r["training"]["epochs_completed"] for r in runs]
     intro = (
-        f"Written by `python -m benchmarks.weight_averaging` on "
+        f"Written by `python -m benchmarks.quality.weight_averaging` on "
         f"{time.strftime('%Y-%m-%d')} from {len(runs)} runs of "
         f"`{first['command']}` (seeds "
         f"{', '.join(str(r['seed']) for r in runs)}; "

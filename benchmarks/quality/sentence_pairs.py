@@ -17,7 +17,7 @@ from the official train file (the test file is not in the shared data),
 SICK official TRAIN / TRIAL / TEST. No pretrained vectors: embeddings are
 random vectors trained with each model (the recipe's default; frozen
 PPMI-SVD vectors of the training sentences are one of the ablations in
-`benchmarks/sentence_pairs_ablations.py`). Word-overlap features are on
+`benchmarks/quality/sentence_pairs_ablations.py`). Word-overlap features are on
 for every model, and a logistic regression on those features alone is
 reported beside the models.
 
@@ -29,15 +29,16 @@ The data files are read from `$S2S_ZOO_DATA/{wikiqa,msrp,sick}/`.
 
 Usage (one core, in the background):
     TF_NUM_INTEROP_THREADS=1 TF_NUM_INTRAOP_THREADS=1 \\
-        nohup python -m benchmarks.sentence_pairs > abcnn_bench.log 2>&1 &
+        nohup python -m benchmarks.quality.sentence_pairs \
+            > abcnn_bench.log 2>&1 &
 
 On two cores, run subsets side by side, then assemble the report from the
 finished runs (`--reuse` takes a run whose metrics.json has the same
 config instead of training it again):
     export TF_NUM_INTEROP_THREADS=1 TF_NUM_INTRAOP_THREADS=1
-    python -m benchmarks.sentence_pairs --tasks wikiqa &
-    python -m benchmarks.sentence_pairs --tasks msrp sick &
-    wait; python -m benchmarks.sentence_pairs --reuse
+    python -m benchmarks.quality.sentence_pairs --tasks wikiqa &
+    python -m benchmarks.quality.sentence_pairs --tasks msrp sick &
+    wait; python -m benchmarks.quality.sentence_pairs --reuse
 """
 
 import argparse
@@ -45,7 +46,6 @@ import dataclasses
 import datetime
 import json
 import os
-import platform
 import sys
 import time
 
@@ -53,9 +53,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from benchmarks import common
+from benchmarks.common import ROOT
+from benchmarks.common import header
+
 MODELS = ("bcnn", "abcnn1", "abcnn2", "abcnn3")
 TASKS = ("wikiqa", "msrp", "sick")
 
@@ -167,28 +169,6 @@ def overlap_baseline(task, recipe, seed=1, epochs=30):
             )
     result["seconds"] = round(time.time() - started, 1)
     return result
-
-
-def machine():
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "cores_visible": os.cpu_count(),
-        "intra_op_threads": os.environ.get("TF_NUM_INTRAOP_THREADS", "default"),
-        "inter_op_threads": os.environ.get("TF_NUM_INTEROP_THREADS", "default"),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-    }
 
 
 def _pct(value):
@@ -319,21 +299,12 @@ def checks(results):
 
 def markdown(report):
     lines = [
+        header("quality.sentence_pairs"),
         "# Sentence-pair benchmark: BCNN and ABCNN-1/2/3",
-        "",
-        "Written by `python -m benchmarks.sentence_pairs`; do not edit by "
-        "hand.",
         "",
         f"- Command: `{report['command']}`",
         f"- Date: {report['date']}",
-        f"- Machine: {report['machine']['cpu']}, "
-        f"{report['machine']['cores_visible']} cores visible (shared), "
-        f"TF intra/inter-op threads "
-        f"{report['machine']['intra_op_threads']}/"
-        f"{report['machine']['inter_op_threads']}; "
-        f"TensorFlow {report['machine']['tensorflow']}, "
-        f"Keras {report['machine']['keras']}, "
-        f"Python {report['machine']['python']}",
+        f"- Machine: {common.machine_line(report['machine'])}",
         f"- Time: {report['run_seconds'] / 60:.1f} min of training and "
         f"evaluation, summed over the {len(report['results'])} runs (one "
         "core each)",
@@ -451,7 +422,12 @@ def _finished_run(output_dir, config, recipe):
         metrics = json.load(f)
     full = resolved(config, recipe)
     expected = {k: v for k, v in full.items() if k != "model_config"}
-    if metrics.get("config") != json.loads(json.dumps(expected)):
+    saved_config = {
+        k: v
+        for k, v in metrics.get("config", {}).items()
+        if k != "model_config"
+    }
+    if saved_config != json.loads(json.dumps(expected)):
         return None
     # The saved model_config also holds task defaults and vocabulary
     # sizes; the benchmark's overrides must all match it.
@@ -459,6 +435,29 @@ def _finished_run(output_dir, config, recipe):
     if any(saved.get(k) != v for k, v in full["model_config"].items()):
         return None
     return metrics
+
+
+def run_figures(metrics):
+    """What the tables read of one run, from its metrics.json (in the one
+    schema of every task, or written before it): the sentence-pair task,
+    the model, dev and test figures, the kept epoch, the history, the
+    training pairs, the seconds and the model settings."""
+    from s2s_zoo.tasks.sentence_pairs import SentencePairRun
+
+    metrics = SentencePairRun.upgrade_metrics(metrics)
+    training = metrics.get("training", {})
+    return {
+        "task": metrics["config"]["task"],
+        "model": metrics["model"],
+        **metrics.get("results", {}),
+        **{
+            k: training[k]
+            for k in ("best_epoch", "history", "train_pairs")
+            if k in training
+        },
+        "seconds": metrics.get("wall_seconds", metrics.get("seconds")),
+        "model_config": metrics.get("model_config"),
+    }
 
 
 def main(argv=None):
@@ -489,17 +488,6 @@ def main(argv=None):
     recipe = _recipe()
     started = time.time()
     results = []
-    keys = (
-        "task",
-        "model",
-        "best_epoch",
-        "dev",
-        "test",
-        "history",
-        "train_pairs",
-        "seconds",
-        "model_config",
-    )
     for task in args.tasks:
         for model in args.models:
             for seed in args.seeds:
@@ -514,19 +502,19 @@ def main(argv=None):
                     keras.backend.clear_session()
                 else:
                     print(f"=== {task} / {model} / seed {seed}: reused")
-                result = {k: metrics[k] for k in keys if k in metrics}
+                result = run_figures(metrics)
                 results.append({**result, "seed": seed})
             print(table(results, args.models), flush=True)
     baselines = [overlap_baseline(task, recipe) for task in args.tasks]
     report = {
         "command": "TF_NUM_INTEROP_THREADS=1 TF_NUM_INTRAOP_THREADS=1 "
-        "python -m benchmarks.sentence_pairs"
+        "python -m benchmarks.quality.sentence_pairs"
         + ("" if argv is None and len(sys.argv) == 1 else " ")
         + " ".join(sys.argv[1:] if argv is None else argv),
         "date": datetime.datetime.now()
         .astimezone()
         .isoformat(timespec="seconds"),
-        "machine": machine(),
+        "machine": common.machine(),
         "seconds": round(time.time() - started, 1),
         "run_seconds": round(sum(r["seconds"] for r in results), 1),
         "models": args.models,

@@ -1,9 +1,9 @@
 """Training speed of RNNsearch: sentences/s, tokens/s, FLOPs and their share
 of this machine's matmul peak, measured in one run.
 
-    python -m benchmarks.train_speed                       # OpenNMT-tf sizes
-    python -m benchmarks.train_speed --preset cpu --batch-sizes 128
-    python -m benchmarks.train_speed --peer runs/peer/peer_12min.json
+    python -m benchmarks.speed.train_speed    # OpenNMT-tf sizes
+    python -m benchmarks.speed.train_speed --preset cpu --batch-sizes 128
+    python -m benchmarks.speed.train_speed --peer runs/peer/peer_12min.json
 
 Builds `bahdanau_attention` at a registry preset (default `opennmt`, the
 peer's sizes: embeddings 256, bi-GRU 2 x 128, GRU 256, attention 256; its
@@ -14,7 +14,7 @@ validation) and prints, per precision and batch size:
 
 - training sentences/s and target tokens/s (padding excluded, [END]
   included), and the ratio to the peer's sentences/s when `--peer` gives
-  the JSON `benchmarks.peer` wrote in the same session;
+  the JSON `benchmarks.peer.opennmt` wrote in the same session;
 - FLOPs per training target token, counted from the layer shapes (see
   `flops_per_sentence`), the achieved FLOP/s, and its share of the dense
   matmul peak of this machine at the same precision, measured in the same
@@ -33,7 +33,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import tensorflow as tf  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from benchmarks.common import ROOT
 
 
 def flops_per_sentence(config, source_length, target_length):
@@ -80,7 +80,7 @@ def flops_per_sentence(config, source_length, target_length):
 
 
 def peer_flops_per_sentence(source_length, target_length, target_vocabulary):
-    """The same count for the peer's model (`benchmarks.peer`): bi-GRU
+    """The same count for the peer's model (`benchmarks.peer.opennmt`): bi-GRU
     2 x 128 over embeddings 256, a GRU 256 decoder fed `[E y; attention]`
     (input feeding), Bahdanau attention of 256 scored with the new state,
     an attention layer `W [c; h]` of 256 and the output layer."""
@@ -198,12 +198,15 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--bucket-width", type=int, default=2)
     parser.add_argument(
-        "--peer", default=None, help="benchmarks.peer's JSON of this session"
+        "--peer",
+        default=None,
+        help="benchmarks.peer.opennmt's JSON of this session",
     )
     parser.add_argument(
         "--output", default=os.path.join(ROOT, "runs", "train_speed.json")
     )
     args = parser.parse_args(argv)
+    from benchmarks import common as bench_common
     from s2s_zoo import training
     from s2s_zoo.tasks import common
 
@@ -257,10 +260,10 @@ def main(argv=None):
                 flush=True,
             )
     report = {
-        "command": "python -m benchmarks.train_speed "
+        "command": "python -m benchmarks.speed.train_speed "
         + " ".join(sys.argv[1:] if argv is None else argv),
         "rows": rows,
-        "machine": common.machine(),
+        "machine": bench_common.machine(),
     }
     common.write_json(args.output, report)
     return report

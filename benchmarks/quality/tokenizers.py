@@ -4,7 +4,7 @@
         --target-tokenizer sentencepiece_unigram \
         --source-vocabulary-size 4000 --target-vocabulary-size 2000 \
         --output-dir runs/spm_unigram
-    python -m benchmarks.tokenizers runs/averaging_0 runs/averaging_1 \
+    python -m benchmarks.quality.tokenizers runs/averaging_0 runs/averaging_1 \
         runs/averaging_2 runs/spm_unigram runs/spm_bpe \
         --json docs/results/tokenizers.json \
         --markdown docs/results/tokenizers.md
@@ -22,7 +22,7 @@ import json
 import os
 import statistics
 
-from benchmarks import results
+from benchmarks import common as results
 
 
 def describe(run):

@@ -1,0 +1,1 @@
+"""Serving: hostile input and concurrent load on an exported SavedModel."""
