@@ -31,7 +31,7 @@ class ExponentialMovingAverage(keras.callbacks.Callback):
         self.decay = decay
         self.averages = None
         # One graph on TensorFlow: 2.6 ms a step of 143 where the eager
-        # update took 11.8 (benchmarks.weight_averaging --ema-cost).
+        # update took 11.8 (benchmarks.quality.weight_averaging --ema-cost).
         self._step = self._update
         if keras.backend.backend() == "tensorflow":
             import tensorflow as tf

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from benchmarks import sentence_pairs as bench
-from benchmarks import sentence_pairs_ablations as ablations
+from benchmarks.quality import sentence_pairs as bench
+from benchmarks.quality import sentence_pairs_ablations as ablations
 
 
 def run(model, seed, accuracy, task="msrp"):

@@ -52,7 +52,7 @@ RNNSEARCH_PRESETS = {
         maxout_dim=256,
         dropout=0.2,
     ),
-    # The sizes of the OpenNMT-tf configuration that benchmarks/peer.py
+    # The sizes of the OpenNMT-tf configuration that benchmarks/peer/opennmt.py
     # runs (bi-GRU 2 x 128, GRU 256, embeddings 256; its attention layer
     # of 256 is our maxout readout of l = 128 from 2l = 256 units).
     "opennmt": dict(
