@@ -11,7 +11,7 @@ the exported SavedModel, so serving cannot drift from training:
   batch of token lists to right-padded ids with a `tf.lookup` table.
 
 The serving graph that runs them on raw strings is
-`s2s_zoo.export.AspectSentimentModule`.
+`s2s_zoo.serving.AspectSentimentModule`.
 """
 
 import numpy as np
