@@ -156,7 +156,7 @@ def overlap_baseline(task, recipe, seed=1, epochs=30):
         verbose=0,
     )
 
-    class Scores:  # the task's evaluate() asks for probabilities
+    class Scores:  # the task's task_figures() asks for probabilities
         def predict_probabilities(self, x, **kwargs):
             p = classifier.predict((x - mean) / std, verbose=0)
             return p if three_way else p[:, 0]
@@ -164,7 +164,7 @@ def overlap_baseline(task, recipe, seed=1, epochs=30):
     result = {"task": task, "model": "overlap_lr", "seed": seed}
     for split in ("dev", "test"):
         if splits[split] is not None:
-            result[split] = recipe.evaluate(
+            result[split] = recipe.task_figures(
                 task, Scores(), splits[split], features(splits[split])
             )
     result["seconds"] = round(time.time() - started, 1)

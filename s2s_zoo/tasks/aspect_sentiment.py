@@ -442,6 +442,18 @@ def load(run_dir):
     return AspectSentimentRun.load(run_dir)
 
 
+def evaluate(run, examples):
+    """Accuracy, macro-F1, per-class figures and the confusion matrix of
+    `run` on `examples`, with its predictions: `run.evaluate`."""
+    return run.evaluate(examples)
+
+
+def export(run, path=None):
+    """Writes the run's string-in SavedModel (default `<output_dir>/
+    saved_model`) atomically; returns the path."""
+    return run.export(path)
+
+
 # === Evaluate ===
 
 

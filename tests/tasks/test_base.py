@@ -118,3 +118,37 @@ def test_a_copy_of_a_kept_run_exports_a_saved_model(tmp_path):
     path = run.export(str(tmp_path / "saved_model"))
     assert os.path.isfile(os.path.join(path, "saved_model.pb"))
     assert not [n for n in os.listdir(tmp_path) if n.startswith(".")]
+
+
+STEPS = ("Config", "prepare", "build", "fit", "evaluate", "export", "train")
+
+
+@pytest.mark.parametrize("task", sorted(CLASSES))
+def test_every_task_exposes_the_same_steps(task):
+    module = tasks.get(task)
+    missing = [n for n in (*STEPS, "load") if not callable(getattr(module, n))]
+    assert not missing
+    assert module.load.__doc__ and module.train.__doc__
+
+
+def test_evaluate_scores_a_kept_run_on_its_own_files():
+    from s2s_zoo.data import semeval
+    from s2s_zoo.tasks import aspect_sentiment
+    from s2s_zoo.tasks import sentence_pairs
+
+    run = tasks.load(os.path.join(KEPT, "sentence_pairs"))
+    splits = sentence_pairs.load_splits(run.config)
+    figures = sentence_pairs.evaluate(run, splits["test"])
+    assert set(figures) == {"accuracy", "macro_f1", "pairs"}
+    assert figures["pairs"] == 3
+    # The figures the run recorded when it was trained on the same split.
+    assert figures["accuracy"] == pytest.approx(
+        run.metrics["results"]["test"]["accuracy"]
+    )
+    run = tasks.load(os.path.join(KEPT, "aspect_sentiment"))
+    examples = semeval.read_semeval(run.config.test)
+    report, predicted = aspect_sentiment.evaluate(run, examples)
+    assert len(predicted) == len(examples)
+    assert report["accuracy"] == pytest.approx(
+        run.metrics["results"]["accuracy"]
+    )

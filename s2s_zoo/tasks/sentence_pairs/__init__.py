@@ -55,8 +55,10 @@ from s2s_zoo.tasks.sentence_pairs.pipeline import train
 from s2s_zoo.tasks.sentence_pairs.run import Scores
 from s2s_zoo.tasks.sentence_pairs.run import SentencePairRun
 from s2s_zoo.tasks.sentence_pairs.run import evaluate
+from s2s_zoo.tasks.sentence_pairs.run import export
 from s2s_zoo.tasks.sentence_pairs.run import load
 from s2s_zoo.tasks.sentence_pairs.run import plot_attention
+from s2s_zoo.tasks.sentence_pairs.run import task_figures
 
 __all__ = [
     "AUTO",
@@ -75,6 +77,8 @@ __all__ = [
     "build",
     "encode",
     "evaluate",
+    "export",
+    "task_figures",
     "fill_uncovered_rows",
     "fit",
     "load",

@@ -15,7 +15,7 @@ from s2s_zoo import training
 from s2s_zoo.tasks import common
 from s2s_zoo.tasks.sentence_pairs.config import SELECTION_METRIC
 from s2s_zoo.tasks.sentence_pairs.data import random_vectors
-from s2s_zoo.tasks.sentence_pairs.run import evaluate
+from s2s_zoo.tasks.sentence_pairs.run import task_figures
 
 
 def build(config, model_settings, vectors, statistics):
@@ -46,7 +46,7 @@ class DevFigures(keras.callbacks.Callback):
         self.data = data
 
     def on_epoch_end(self, epoch, logs=None):
-        figures = evaluate(
+        figures = task_figures(
             self.config.task, self.model, self.data.dev, self.data.inputs["dev"]
         )
         if logs is not None:

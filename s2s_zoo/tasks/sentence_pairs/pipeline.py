@@ -14,8 +14,8 @@ from s2s_zoo.tasks.sentence_pairs.config import resolve
 from s2s_zoo.tasks.sentence_pairs.data import prepare
 from s2s_zoo.tasks.sentence_pairs.fitting import fit
 from s2s_zoo.tasks.sentence_pairs.run import SentencePairRun
-from s2s_zoo.tasks.sentence_pairs.run import evaluate
 from s2s_zoo.tasks.sentence_pairs.run import plot_attention
+from s2s_zoo.tasks.sentence_pairs.run import task_figures
 
 
 def train(config=None, **overrides):
@@ -38,7 +38,7 @@ def train(config=None, **overrides):
     model = fitted.model
     run = SentencePairRun(model, data.tokenizer, config)
     results = {
-        name: evaluate(config.task, model, data.splits[name], inputs)
+        name: task_figures(config.task, model, data.splits[name], inputs)
         for name, inputs in data.inputs.items()
         if name != "train"
     }

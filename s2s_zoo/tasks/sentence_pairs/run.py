@@ -16,8 +16,10 @@ from s2s_zoo.tasks.sentence_pairs.config import TASK
 from s2s_zoo.tasks.sentence_pairs.config import Config
 
 
-def evaluate(task, model, pairs, inputs):
-    """The task's figures of `model` on `pairs` (encoded as `inputs`)."""
+def task_figures(task, model, pairs, inputs):
+    """The task's figures of `model` on `pairs` (encoded as `inputs`):
+    MAP and MRR (WikiQA), accuracy and F1 (MSRP), accuracy and macro-F1
+    (SICK)."""
     probabilities = model.predict_probabilities(inputs)
     if task == "wikiqa":
         return {
@@ -168,3 +170,22 @@ class SentencePairRun(base.Run):
 def load(run_dir):
     """Loads a finished run directory; returns a `SentencePairRun`."""
     return SentencePairRun.load(run_dir)
+
+
+def evaluate(run, pairs):
+    """The task's figures of a run on `pairs` (`SentencePairs` of its
+    task, e.g. from `load_splits`), through the model the run holds."""
+    from s2s_zoo.tasks.sentence_pairs.data import encode
+
+    settings = {
+        "sequence_length_1": run.model.sequence_length_1,
+        "sequence_length_2": run.model.sequence_length_2,
+    }
+    inputs = encode(pairs, run.tokenizer, settings)
+    return task_figures(run.config.task, run.model, pairs, inputs)
+
+
+def export(run, path=None):
+    """Writes the run's string-in SavedModel (default `<output_dir>/
+    saved_model`) atomically; returns the path."""
+    return run.export(path)
