@@ -83,5 +83,6 @@ def write_json(path, value):
 
 
 def read_json(path):
+    """The JSON value in the UTF-8 file `path`."""
     with open(path, encoding="utf-8") as f:
         return json.load(f)

@@ -144,8 +144,8 @@ TRAINING_MODULES = (
     "precision",
     "averaging",
 )
-# The modules of the translation and sentence-pair packages that define
-# something (translation has `ensembles` too).
+# The modules of the task packages that define something (translation
+# has `ensembles` too).
 TASK_PACKAGE_MODULES = ("config", "data", "fitting", "run", "pipeline")
 
 
@@ -168,7 +168,7 @@ def _public_symbols():
         "s2s_zoo.tasks.base",
         *(f"s2s_zoo.tasks.translation.{m}" for m in TASK_PACKAGE_MODULES),
         "s2s_zoo.tasks.translation.ensembles",
-        "s2s_zoo.tasks.aspect_sentiment",
+        *(f"s2s_zoo.tasks.aspect_sentiment.{m}" for m in TASK_PACKAGE_MODULES),
         *(f"s2s_zoo.tasks.sentence_pairs.{m}" for m in TASK_PACKAGE_MODULES),
         "s2s_zoo.tasks.bottleneck",
         "s2s_zoo.cli",
