@@ -123,11 +123,18 @@ def test_beam_one_equals_greedy(max_length):
     np.testing.assert_allclose(greedy.scores, beam.scores, rtol=1e-6)
 
 
-def test_suppressed_tokens_are_never_generated():
-    table = np.full((5, 5), 0.2)
-    table[:, PAD] = 0.9  # the most probable token, but suppressed
-    out = run(table_step(table), 3, 4)
-    assert not np.isin(np.asarray(out.token_ids)[..., :1], [PAD, START]).any()
+@pytest.mark.parametrize("beam_width", [0, 1, 3])
+def test_suppressed_tokens_are_never_generated(beam_width):
+    # At every step PAD and START are the most probable tokens, and END so
+    # improbable that no hypothesis ends: every position of every beam is
+    # a generated token, and none of them may be suppressed.
+    table = np.full((5, 5), 0.05)
+    table[:, PAD] = table[:, START] = 0.9
+    table[:, END] = 1e-4
+    out = run(table_step(table), beam_width, 6)
+    ids, lengths = np.asarray(out.token_ids), np.asarray(out.lengths)
+    assert ids.shape[-1] == 6 and (lengths == 6).all()
+    assert np.isin(ids, [A, B]).all(), ids
 
 
 def test_batch_of_sentences_is_independent():

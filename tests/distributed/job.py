@@ -3,7 +3,8 @@
     python -m tests.distributed.job MODE NUM_PROCESSES PROCESS_ID PORT OUT
 
 MODE: `train` (4 steps on fixed global batches of 7 sentences, then the
-weights to OUT.npz from process 0), `die` (process 1 exits at its third
+weights to OUT.npz from process 0; the weights before training go to
+OUT_initial.npz), `die` (process 1 exits at its third
 step), `devices` (one process, over every local device), `mirrored`
 (TensorFlow's MirroredStrategy over the local devices; 0 devices for one
 default device).
@@ -92,6 +93,8 @@ class Die(keras.callbacks.Callback):
             os._exit(3)
 
 
+if setup.is_chief:  # the weights before training, beside OUT
+    np.savez(OUT.replace(".npz", "_initial.npz"), *model.get_weights())
 model.fit(
     dataset.repeat() if MODE == "die" else dataset,
     epochs=1000 if MODE == "die" else 1,
