@@ -11,13 +11,14 @@ selection on dev only), then writes what it measured, untouched by hand:
   abcnn3}.md` (between `<!-- benchmark:start -->` and
   `<!-- benchmark:end -->`).
 
-Splits: WikiQA dev (the test split is not in the shared data; MAP and MRR
-over the 126 questions with a correct answer), MSRP dev/test carved 80/10/10
-from the official train file (the test file is not in the shared data),
-SICK official TRAIN / TRIAL / TEST. No pretrained vectors: embeddings are
-random vectors trained with each model (the recipe's default; frozen
-PPMI-SVD vectors of the training sentences are one of the ablations in
-`benchmarks/quality/sentence_pairs_ablations.py`). Word-overlap features are on
+Splits: WikiQA dev (the benchmark reads WikiQA's train and dev files
+only; MAP and MRR over the 126 questions with a correct answer), MSRP
+dev/test carved 80/10/10 from the official train file (the benchmark
+reads that file only), SICK official TRAIN / TRIAL / TEST. No pretrained
+vectors: embeddings are random vectors trained with each model (the
+recipe's default; frozen PPMI-SVD vectors of the training sentences are
+one of the ablations in `benchmarks/quality/sentence_pairs_ablations.py`).
+Word-overlap features are on
 for every model, and a logistic regression on those features alone is
 reported beside the models.
 
@@ -312,8 +313,9 @@ def markdown(report):
         "## Results",
         "",
         "MAP / MRR on the WikiQA dev questions that have a correct answer "
-        "(the test split is not in the shared data); MSRP dev/test carved "
-        "80/10/10 from the official train file; SICK official TRIAL (dev) "
+        "(the benchmark reads WikiQA's train and dev files only); MSRP "
+        "dev/test carved 80/10/10 from the official train file; SICK "
+        "official TRIAL (dev) "
         "and TEST. Accuracy and F1 in %. Best dev epoch selected. Each "
         f"cell is the mean ± sample standard deviation over "
         f"{len(report['seeds'])} seeds ({', '.join(map(str, report['seeds']))})"

@@ -17,8 +17,9 @@ with several references appears once per reference), and prints:
 - lowercased sacreBLEU of the translations, one reference per line (the
   peer's figure) and with every reference of a source.
 
-With `--peer` (the JSON `benchmarks.peer.opennmt` wrote in this session) it adds
-the ratios to the peer's decoding speed, with and without its start-up.
+With `--peer` (the JSON `benchmarks.peer.opennmt` wrote on the same
+machine, just before) it adds the ratios to the peer's decoding speed,
+with and without its start-up.
 """
 
 import argparse

@@ -200,7 +200,8 @@ def main(argv=None):
     parser.add_argument(
         "--peer",
         default=None,
-        help="benchmarks.peer.opennmt's JSON of this session",
+        help="the JSON benchmarks.peer.opennmt wrote on the same machine, "
+        "just before",
     )
     parser.add_argument(
         "--output", default=os.path.join(ROOT, "runs", "train_speed.json")
