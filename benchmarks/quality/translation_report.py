@@ -178,6 +178,35 @@ def samples(report):
     return "\n".join(lines)
 
 
+def page_head(reports):
+    """The top of docs/results/translation.md: header, table, details."""
+    return (
+        header("quality.translation_report")
+        + "\n"
+        + table(reports)
+        + "\n"
+        + details(reports)
+        + "\n"
+    )
+
+
+def readme_block(reports):
+    """README's results block: the first run (the default recipe's) only,
+    between its `results:start` and `results:end` marks."""
+    return (
+        "<!-- results:start -->\n"
+        + header("quality.translation_report")
+        + "\n"
+        + table(reports[:1])
+        + "\n"
+        + details(reports[:1])
+        + "\n<!-- results:end -->"
+    )
+
+
+README_BLOCK = re.compile(r"<!-- results:start -->.*<!-- results:end -->", re.S)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("runs", nargs="+", help="recipe output directories")
@@ -220,14 +249,7 @@ def main(argv=None):
                     os.path.join(RESULTS, "figures", target),
                 )
                 figures.append(target)
-    markdown = (
-        header("quality.translation_report")
-        + "\n"
-        + table(reports)
-        + "\n"
-        + details(reports)
-        + "\n"
-    )
+    markdown = page_head(reports)
     if reports[0]["history"]:
         name = "translation_curves.png"
         alt = curves(reports[0], os.path.join(RESULTS, "figures", name))
@@ -266,22 +288,8 @@ def main(argv=None):
         )
     if os.path.exists(args.readme):
         readme = open(args.readme).read()
-        # The README shows the first run (the default recipe's) only.
-        block = (
-            "<!-- results:start -->\n"
-            + header("quality.translation_report")
-            + "\n"
-            + table(reports[:1])
-            + "\n"
-            + details(reports[:1])
-            + "\n<!-- results:end -->"
-        )
-        readme = re.sub(
-            r"<!-- results:start -->.*<!-- results:end -->",
-            lambda _: block,
-            readme,
-            flags=re.S,
-        )
+        block = readme_block(reports)
+        readme = README_BLOCK.sub(lambda _: block, readme)
         with open(args.readme, "w") as f:
             f.write(readme)
     print(markdown)

@@ -1,0 +1,33 @@
+"""Published figures come from their results files: the README's results
+block and the head of the translation results page are what the report
+script writes from docs/results/translation.json, not retyped."""
+
+import json
+import os
+
+from benchmarks.quality import translation_report as report
+from tests.helpers import ROOT
+
+RESULTS = os.path.join(ROOT, "docs", "results")
+
+
+def _runs():
+    with open(os.path.join(RESULTS, "translation.json"), encoding="utf-8") as f:
+        return json.load(f)["runs"]
+
+
+def test_the_readme_results_block_is_the_results_files():
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    found = report.README_BLOCK.search(readme)
+    assert found, "README.md has no results block"
+    assert found.group(0) == report.readme_block(_runs()), (
+        "README's results block differs from docs/results/translation.json:"
+        " run python -m benchmarks.quality.translation_report"
+    )
+
+
+def test_the_translation_page_is_the_results_files():
+    with open(os.path.join(RESULTS, "translation.md"), encoding="utf-8") as f:
+        page = f.read()
+    assert page.startswith(report.page_head(_runs()))
