@@ -50,13 +50,35 @@ def _version(package):
         return None
 
 
+def commit():
+    """The commit of the code that measures (`git rev-parse HEAD`), with
+    "+changes" when the work tree differs from it; None outside a git
+    checkout. A results file that records it can be checked against the
+    code it measured."""
+    import subprocess
+
+    def git(*args):
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True
+        )
+
+    try:
+        head = git("rev-parse", "HEAD")
+        if head.returncode != 0:
+            return None
+        dirty = git("status", "--porcelain", "--untracked-files=no").stdout
+    except OSError:
+        return None
+    return head.stdout.strip() + ("+changes" if dirty.strip() else "")
+
+
 def machine():
     """The facts a measured figure needs beside it: CPU, cores, threads,
     platform, Python, the versions of TensorFlow and Keras, the Keras
-    backend and the date. Imports neither TensorFlow nor Keras (a GPU
-    machine may have only JAX); the thread settings are the environment's
-    (`TF_NUM_INTRAOP_THREADS`, `TF_NUM_INTEROP_THREADS`; "default" when
-    unset)."""
+    backend, the date and the commit of the code (`commit`). Imports
+    neither TensorFlow nor Keras (a GPU machine may have only JAX); the
+    thread settings are the environment's (`TF_NUM_INTRAOP_THREADS`,
+    `TF_NUM_INTEROP_THREADS`; "default" when unset)."""
     return {
         "cpu": _cpu_name(),
         "cpus": os.cpu_count(),
@@ -68,6 +90,7 @@ def machine():
         "keras": _version("keras"),
         "backend": os.environ.get("KERAS_BACKEND", "tensorflow"),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "commit": commit(),
     }
 
 

@@ -1,10 +1,15 @@
 """Published figures come from their results files: the README's results
 block and the head of the translation results page are what the report
-script writes from docs/results/translation.json, not retyped."""
+script writes from docs/results/translation.json, not retyped; and a
+measurement records the commit of the code it measured."""
 
 import json
 import os
+import subprocess
 
+import pytest
+
+from benchmarks import common
 from benchmarks.quality import translation_report as report
 from tests.helpers import ROOT
 
@@ -31,3 +36,14 @@ def test_the_translation_page_is_the_results_files():
     with open(os.path.join(RESULTS, "translation.md"), encoding="utf-8") as f:
         page = f.read()
     assert page.startswith(report.page_head(_runs()))
+
+
+def test_a_measurement_records_the_commit_it_measured():
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    )
+    if head.returncode != 0:
+        pytest.skip("not a git checkout")
+    recorded = common.machine()["commit"]
+    assert recorded.split("+")[0] == head.stdout.strip()
+    assert recorded in (head.stdout.strip(), head.stdout.strip() + "+changes")
