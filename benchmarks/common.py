@@ -161,17 +161,12 @@ def parse_runs(doc, argv):
 def read_metrics(run_dir):
     """A finished run's `metrics.json` in the one schema of every task
     (`s2s_zoo.tasks.base.metrics_record`; a run written before it is read
-    into it)."""
+    into it by its task's run class, which `run.json` names)."""
     from s2s_zoo import tasks
+    from s2s_zoo.tasks import base
 
+    task = tasks.common.read_run_file(run_dir)["task"]
+    tasks.get(task)  # defines the task's run class
+    run_class = next(c for c in base.Run.__subclasses__() if c.task == task)
     with open(os.path.join(run_dir, "metrics.json"), encoding="utf-8") as f:
-        metrics = json.load(f)
-    task = metrics.get("task")
-    if task not in tasks.TASKS:
-        task = tasks.common.read_run_file(run_dir)["task"]
-    run_class = {
-        "translation": "TranslationRun",
-        "aspect_sentiment": "AspectSentimentRun",
-        "sentence_pairs": "SentencePairRun",
-    }[task]
-    return getattr(tasks.get(task), run_class).upgrade_metrics(metrics)
+        return run_class.upgrade_metrics(json.load(f))

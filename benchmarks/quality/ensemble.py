@@ -15,7 +15,6 @@ of members as an ensemble of two when `--pairs` is given (decoded here).
 
 import argparse
 import itertools
-import json
 import os
 import statistics
 import time
@@ -57,12 +56,9 @@ def main(argv=None):
     parser.add_argument("--json")
     parser.add_argument("--markdown")
     args = parser.parse_args(argv)
-    from s2s_zoo.tasks.translation import TranslationRun
-
-    with open(os.path.join(args.ensemble, "metrics.json")) as f:
-        # Figures under "results" (an ensemble written before the one
-        # schema kept them at the top).
-        record = TranslationRun.upgrade_metrics(json.load(f))
+    # Figures under "results" (an ensemble written before the one schema
+    # kept them at the top; read_metrics moves them).
+    record = results.read_metrics(args.ensemble)
     metrics = record["results"]
     settings = record.get("config") or record
     members = metrics["members"]

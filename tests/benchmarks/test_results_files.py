@@ -47,3 +47,13 @@ def test_a_measurement_records_the_commit_it_measured():
     recorded = common.machine()["commit"]
     assert recorded.split("+")[0] == head.stdout.strip()
     assert recorded in (head.stdout.strip(), head.stdout.strip() + "+changes")
+
+
+def test_a_runs_metrics_are_read_in_the_one_schema():
+    # The kept runs were written before the one schema; their task's run
+    # class moves their figures to `results` and `training`.
+    kept = os.path.join(ROOT, "tests", "fixtures", "finished_runs")
+    for task in ("translation", "aspect_sentiment", "sentence_pairs"):
+        metrics = common.read_metrics(os.path.join(kept, task))
+        assert metrics["task"] == task
+        assert {"results", "training", "config"} <= set(metrics)
