@@ -58,7 +58,6 @@ class FitResult:
         best (float): Its dev figure.
         first_epoch (int): Epochs already done when this call started
             (0 for a fresh run).
-        keep_best (KeepBest): The callback, None without a monitor.
     """
 
     history: dict
@@ -66,7 +65,6 @@ class FitResult:
     best_epoch: typing.Optional[int]
     best: typing.Optional[float]
     first_epoch: int
-    keep_best: typing.Optional[KeepBest] = None
 
 
 def run_files(directory, prefix=""):
@@ -233,6 +231,4 @@ def resumable_fit(
     best_epoch = best = None
     if keep_best is not None and keep_best.best_epoch is not None:
         best_epoch, best = keep_best.best_epoch + 1, keep_best.best
-    return FitResult(
-        fitted.history, run_history, best_epoch, best, first_epoch, keep_best
-    )
+    return FitResult(fitted.history, run_history, best_epoch, best, first_epoch)
