@@ -1,49 +1,57 @@
-"""Ours against OpenNMT-tf, from runs made in one session: the table and
-the curves of `docs/results/versus_peer.md`.
+"""Ours against OpenNMT-tf, both run one after the other on one split.
 
-    python -m benchmarks.peer.opennmt --peer-dir PEER --minutes 12
-    python -m benchmarks.peer.opennmt --peer-dir PEER --minutes 15 --curve
-    python recipes/translate.py --max-minutes 12 \\
-        --output-dir runs/translate_12min
-    python recipes/translate.py            # 15 minutes, into runs/translate
-    python -m benchmarks.speed.train_speed --peer runs/peer/peer_12min.json
-    python -m benchmarks.speed.decode_speed runs/translate \\
-        --peer runs/peer/peer_12min.json
-    python -m benchmarks.peer.versus_peer
+    python -m benchmarks.peer.opennmt setup      # the peer's environment, once
+    python -m benchmarks.peer.versus_peer run    # 3 seeds x 12 minutes each
+    python -m benchmarks.peer.versus_peer run --data pairs.tsv --seeds 0 1
+    python -m benchmarks.peer.versus_peer        # the page again from the runs
 
-Reads what those commands wrote and writes `docs/results/versus_peer.md`
-and `.json`, and the figure `docs/results/figures/versus_peer_dev_bleu.png`
-(dev BLEU against training minutes, both systems). Every figure is read
-from a file; nothing is typed by hand. Test BLEU is given two ways, for
-both systems: the peer's (sacreBLEU, lowercased, one reference per test
-line: a source with several translations appears once per translation)
-and ours (corpus BLEU, lowercased, every reference of a source at once).
+`run` trains, for each seed in turn, the default recipe
+(`python recipes/translate.py --max-minutes M --seed S`) and then the peer
+(`benchmarks.peer.opennmt`, the same minutes and seed) on the same train /
+dev / test split (the bundled Tatoeba zh-en pairs, or `--data`), times our
+exported SavedModel's beam-5 decoding of the test split
+(`benchmarks.speed.decode_speed`) beside the peer's, and keeps everything
+in `runs/versus_peer/`. A seed already done there is not run again, so a
+killed benchmark goes on where it stopped. The first seed also records
+both systems' dev BLEU against training minutes.
+
+Then (and alone, without `run`) it writes `docs/results/versus_peer.md` and
+`.json` and the figure `docs/results/figures/versus_peer_dev_bleu.png`.
+The table gives BLEU as mean and standard deviation over the seeds and
+speed as ratios only (ours over the peer's, per seed, then mean and
+standard deviation): the machine's speed changes between days by several
+times, so the absolute figures (kept in the JSON) mean little on their own.
+BLEU is lowercased both ways (the peer's tokenization lowercases English):
+one reference a test line (the peer's usual figure, sacreBLEU) and every
+reference of a source at once (how our runs are scored).
 """
 
 import argparse
 import csv
 import json
 import os
+import statistics
+import subprocess
+import sys
 
+from benchmarks.common import RESULTS
 from benchmarks.common import ROOT
 from benchmarks.common import header
+from benchmarks.common import machine_line
+from benchmarks.peer import opennmt
 
-RESULTS = os.path.join(ROOT, "docs", "results")
-
-
-def _load(path):
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+RUNS = os.path.join(ROOT, "runs", "versus_peer")
 
 
 def our_run(run_dir):
-    """Test BLEU both ways, speed and the dev curve of one of our runs."""
+    """Test BLEU three ways, training speed and the dev curve of one run."""
     import sacrebleu
 
+    from s2s_zoo import io
     from s2s_zoo.data import translation as text
     from s2s_zoo.tasks import translation
 
-    metrics = _load(os.path.join(run_dir, "metrics.json"))
+    metrics = io.read_json(os.path.join(run_dir, "metrics.json"))
     config = metrics["config"]
     pairs = text.split_pairs(
         translation.load_pairs(
@@ -62,243 +70,272 @@ def our_run(run_dir):
     curve = []
     with open(os.path.join(run_dir, "history.csv")) as f:
         for row in csv.DictReader(f):
-            key = (
-                "val_bleu_lowercase"
-                if "val_bleu_lowercase" in row
-                else ("val_bleu")
-            )
             curve.append(
                 {
                     "epoch": int(row["epoch"]) + 1,
                     "train_minutes": float(row["train_minutes"]),
-                    "dev_bleu": float(row[key]),
-                    "figure": key,
+                    "dev_bleu_lowercase": float(row["val_bleu_lowercase"]),
                 }
             )
+    training = metrics["training"]
     return {
         "run": os.path.basename(os.path.normpath(run_dir)),
         "minutes": config["max_minutes"],
-        "test_bleu_lowercase_single_reference": single,
+        "seed": config["seed"],
+        "bleu_lowercase_single_reference": single,
         "test_bleu_lowercase": metrics["results"]["bleu_lowercase"],
         "test_bleu": metrics["results"]["bleu"],
-        "train_sentences_per_second": metrics["training"][
-            "train_sentences_per_second"
-        ],
-        "epochs": metrics["training"]["epochs_completed"],
-        "best_epoch": metrics["training"]["best_epoch"],
-        "parameters": metrics["training"]["parameters"],
-        "precision": metrics["training"]["precision"],
-        "date": metrics["machine"]["date"],
+        "train_sentences_per_second": training["train_sentences_per_second"],
+        "epochs": training["epochs_completed"],
+        "parameters": training["parameters"],
+        "precision": training["precision"],
+        "command": metrics["command"],
         "curve": curve,
     }
 
 
-def figure(ours, peer, path):
+def _python(*args):
+    print("$ python " + " ".join(args), flush=True)
+    subprocess.run([sys.executable, *args], cwd=ROOT, check=True)
+
+
+def run_seed(seed, minutes, data, curve, runs=RUNS):
+    """Ours, then the peer, then our decoding speed, for one seed."""
+    from s2s_zoo import io
+
+    ours = os.path.join(runs, f"ours_seed{seed}")
+    for done in (
+        os.path.join(ours, "metrics.json"),
+        os.path.join(runs, f"peer_seed{seed}.json"),
+    ):
+        if os.path.exists(done):
+            record = io.read_json(done)
+            given = record.get("config", record).get(
+                "max_minutes", record.get("minutes")
+            )
+            if given != minutes:
+                raise SystemExit(
+                    f"{done} is a run of {given:g} minutes, not {minutes:g}: "
+                    "give another --runs folder"
+                )
+    if not os.path.exists(os.path.join(ours, "metrics.json")):
+        command = ["recipes/translate.py", "--max-minutes", f"{minutes:g}"]
+        command += ["--seed", str(seed), "--output-dir", ours]
+        if data:
+            command += ["--data", data]
+        if os.path.exists(ours):
+            command.append("--resume")
+        _python(*command)
+    peer_file = os.path.join(runs, f"peer_seed{seed}.json")
+    if not os.path.exists(peer_file):
+        report = opennmt.run(
+            os.path.join(runs, f"peer_seed{seed}"), minutes, seed, data, curve
+        )
+        report["command"] = (
+            "python -m benchmarks.peer.opennmt"
+            + f" --minutes {minutes:g} --seed {seed}"
+            + (f" --data {data}" if data else "")
+            + (" --curve" if curve else "")
+        )
+        io.write_json(peer_file, report)
+    decode = os.path.join(ours, "decode_speed.json")
+    if not os.path.exists(decode):
+        _python(
+            "-m", "benchmarks.speed.decode_speed", ours, "--peer", peer_file
+        )
+
+
+def _spread(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    return {"mean": statistics.fmean(values), "std": std, "n": len(values)}
+
+
+def collect(runs=RUNS):
+    """Every finished seed of `runs`, and the spreads over them."""
+    from s2s_zoo import io
+
+    seeds = []
+    for name in sorted(os.listdir(runs)) if os.path.isdir(runs) else []:
+        if not (name.startswith("peer_seed") and name.endswith(".json")):
+            continue
+        seed = int(name[len("peer_seed") : -len(".json")])
+        ours = os.path.join(runs, f"ours_seed{seed}")
+        decode = os.path.join(ours, "decode_speed.json")
+        if not os.path.exists(decode):
+            continue
+        peer = io.read_json(os.path.join(runs, name))
+        seeds.append(
+            {
+                "seed": seed,
+                "ours": our_run(ours),
+                "peer": peer,
+                "decode": io.read_json(decode),
+            }
+        )
+    if not seeds:
+        raise SystemExit(
+            f"no finished seed in {runs}: run "
+            "`python -m benchmarks.peer.versus_peer run` first"
+        )
+    summary = {
+        "ours_bleu_lowercase": _spread(
+            [s["ours"]["test_bleu_lowercase"] for s in seeds]
+        ),
+        "peer_bleu_lowercase": _spread(
+            [s["peer"]["test_bleu_lowercase"] for s in seeds]
+        ),
+        "ours_bleu_lowercase_single_reference": _spread(
+            [s["ours"]["bleu_lowercase_single_reference"] for s in seeds]
+        ),
+        "peer_bleu_lowercase_single_reference": _spread(
+            [s["peer"]["bleu_lowercase_single_reference"] for s in seeds]
+        ),
+        "ours_bleu": _spread([s["ours"]["test_bleu"] for s in seeds]),
+        "bleu_lowercase_difference": _spread(
+            [
+                s["ours"]["test_bleu_lowercase"]
+                - s["peer"]["test_bleu_lowercase"]
+                for s in seeds
+            ]
+        ),
+        "train_speed_ratio": _spread(
+            [
+                s["ours"]["train_sentences_per_second"]
+                / s["peer"]["train_sentences_per_second"]
+                for s in seeds
+            ]
+        ),
+        "decode_ratio_after_loading": _spread(
+            [s["decode"]["ratio_after_loading"] for s in seeds]
+        ),
+        "decode_ratio_with_startup": _spread(
+            [s["decode"]["ratio_with_startup"] for s in seeds]
+        ),
+    }
+    first = seeds[0]
+    return {
+        "minutes": first["ours"]["minutes"],
+        "data": first["peer"]["data"],
+        "test_lines": first["peer"]["test_lines"],
+        "machine": first["peer"]["machine"],
+        "seeds": seeds,
+        "summary": summary,
+        "commands": [
+            "python -m benchmarks.peer.opennmt setup",
+            "python -m benchmarks.peer.versus_peer run --seeds "
+            + " ".join(str(s["seed"]) for s in seeds)
+            + f" --minutes {first['ours']['minutes']:g}"
+            + (
+                ""
+                if first["peer"]["data"] == "bundled"
+                else f" --data {first['peer']['data']}"
+            ),
+        ],
+    }
+
+
+def figure(report, path):
     from s2s_zoo import plotting
 
-    series = {}
-    if ours and ours.get("curve"):
-        points = ours["curve"]
-        series[f"s2s_zoo ({ours['minutes']:g}-minute run)"] = (
-            [p["train_minutes"] for p in points],
-            [p["dev_bleu"] for p in points],
+    seed = report["seeds"][0]
+    series = {
+        f"s2s_zoo (seed {seed['seed']})": (
+            [p["train_minutes"] for p in seed["ours"]["curve"]],
+            [p["dev_bleu_lowercase"] for p in seed["ours"]["curve"]],
         )
-    if peer and peer.get("curve"):
-        points = peer["curve"]
-        series[f"OpenNMT-tf ({peer['minutes']:g}-minute run)"] = (
-            [p["train_minutes"] for p in points],
-            [p["dev_bleu_lowercase"] for p in points],
+    }
+    if seed["peer"].get("curve"):
+        series[f"OpenNMT-tf (seed {seed['seed']})"] = (
+            [p["train_minutes"] for p in seed["peer"]["curve"]],
+            [p["dev_bleu_lowercase"] for p in seed["peer"]["curve"]],
         )
-    if not series:
-        return None
     return plotting.line_chart(
         series,
         path,
         "training minutes",
         "dev BLEU (greedy, lowercased, all references)",
-        title="Dev BLEU against training time, same machine and session",
-        vertical=(12, "the peer's 12 minutes"),
+        title="Dev BLEU against training time, one after the other",
     )
 
 
-def _f(value, digits=1):
-    return "" if value is None else f"{value:.{digits}f}"
+def _pm(spread, digits=2, unit=""):
+    if spread is None:
+        return ""
+    return (
+        f"{spread['mean']:.{digits}f}{unit} ± {spread['std']:.{digits}f}{unit}"
+    )
 
 
 def markdown(report):
-    p12, p15 = report.get("peer_12"), report.get("peer_15")
-    o12, o15 = report.get("ours_12"), report.get("ours_15")
-    speed = report.get("train_speed") or {}
-    decode = report.get("decode") or {}
+    s = report["summary"]
+    n = len(report["seeds"])
+    machine = report["machine"]
+    data = report["data"]
+    if data == "bundled":
+        data = "the bundled Tatoeba zh-en pairs"
     lines = [
         header("peer.versus_peer"),
-        "# Ours against OpenNMT-tf, one session",
+        "# Ours against OpenNMT-tf, side by side",
         "",
-        "Written by `python -m benchmarks.peer.versus_peer` from the files the "
-        "commands below wrote on "
-        f"{(o15 or o12 or {}).get('date', 'the same day')}. Both systems "
-        "ran on this machine in the same session, one at "
-        "a time, on the same train / dev / test split of the bundled "
-        "Tatoeba zh-en pairs (24,437 / 1,037 / 973 pairs). The machine's "
-        "speed changes between days by several times: only the ratios "
-        "mean anything.",
+        "The default recipe and OpenNMT-tf (bi-GRU encoder, GRU decoder "
+        "with Bahdanau attention, `benchmarks/peer/opennmt_tf/`), each given "
+        f"{report['minutes']:g} minutes of training, one after the other "
+        f"for each of {n} seed{'s' if n > 1 else ''}, on the same split "
+        f"({data}; "
+        f"{report['test_lines']:,} test lines). Machine: "
+        f"{machine_line(machine)}; {machine.get('date', '?')}. "
+        "Mean ± standard deviation over the "
+        "seeds; speeds as ratios, ours over the peer's, seed by seed (the "
+        "machine's speed changes between days, so only ratios measured side "
+        "by side mean anything; the absolute figures are in "
+        "`versus_peer.json`).",
         "",
-        "| | OpenNMT-tf | s2s_zoo | ratio |",
+        "| | OpenNMT-tf | s2s_zoo | s2s_zoo against OpenNMT-tf |",
         "|---|---|---|---|",
-    ]
-
-    def row(name, theirs, ours, digits=1, ratio=True):
-        both = theirs is not None and ours is not None
-        r = f"{ours / theirs:.2f}x" if both and ratio and theirs else ""
-        lines.append(
-            f"| {name} | {_f(theirs, digits)} | {_f(ours, digits)} | {r} |"
-        )
-
-    best = None
-    for candidate in speed.get("rows", []):
-        if candidate["preset"] == "opennmt" and (
-            best is None
-            or candidate["train_sentences_per_second"]
-            > best["train_sentences_per_second"]
-        ):
-            best = candidate
-    at64 = next(
-        (
-            r
-            for r in speed.get("rows", [])
-            if r["preset"] == "opennmt" and r["batch_size"] == 64
-        ),
-        None,
-    )
-    if p12 and at64:
-        row(
-            "training sentences/s, same sizes, batch 64",
-            p12["train_sentences_per_second"],
-            at64["train_sentences_per_second"],
-            0,
-        )
-    if p12 and best:
-        row(
-            f"training sentences/s, same sizes, batch {best['batch_size']}",
-            p12["train_sentences_per_second"],
-            best["train_sentences_per_second"],
-            0,
-        )
-    for label, peer, ours in (("12", p12, o12), ("15", p15, o15)):
-        if peer and ours:
-            row(
-                f"training sentences/s, the default recipe ({label}-minute "
-                "runs)",
-                peer["train_sentences_per_second"],
-                ours["train_sentences_per_second"],
-                0,
-            )
-    for label, peer, ours in (("12", p12, o12), ("15", p15, o15)):
-        if peer and ours:
-            row(
-                f"test BLEU at {label} min, peer's way (1 ref a line)",
-                peer["bleu_lowercase_single_reference"],
-                ours["test_bleu_lowercase_single_reference"],
-                2,
-                ratio=False,
-            )
-            row(
-                f"test BLEU at {label} min, all references",
-                peer["test_bleu_lowercase"],
-                ours["test_bleu_lowercase"],
-                2,
-                ratio=False,
-            )
-    # Decoding against the peer run nearest in time (the 15-minute one).
-    pd = p15 or p12
-    if decode and pd:
-        row(
-            "beam-5 sentences/s, start-up included",
-            pd["decode_sentences_per_second_with_startup"],
-            decode["decode_sentences_per_second_with_startup"],
-        )
-        row(
-            "beam-5 sentences/s after loading (peer: its start-up subtracted)",
-            pd["decode_sentences_per_second_after_startup"],
-            decode["decode_sentences_per_second_after_loading"],
-        )
-        lines.append(
-            f"| batch-1 latency p50 / p99, ms | | "
-            f"{1000 * decode['latency_p50']:.0f} / "
-            f"{1000 * decode['latency_p99']:.0f} | |"
-        )
-    if best:
-        lines.append(
-            f"| share of the matmul peak ({best['precision']}) | | "
-            f"{100 * best['peak_share']:.1f}% | |"
-        )
-    if p12 and p15:
-        drift = (
-            p12["train_sentences_per_second"]
-            / p15["train_sentences_per_second"]
-        )
-        lines += [
-            "",
-            f"The peer made {p12['train_sentences_per_second']:.0f} "
-            f"sentences/s in its 12-minute run and "
-            f"{p15['train_sentences_per_second']:.0f} in its 15-minute run, "
-            "the same command an hour apart: the machine itself changed "
-            "speed within the session. The rows of our 12- and 15-minute "
-            "runs set each beside the peer's run of the same length; the "
-            "training-speed ratios at the peer's sizes (measured between the "
-            "two peer runs) use the faster peer run, and would be "
-            f"{drift:.2f}x higher against the slower one.",
-        ]
-    lines += [
+        f"| test BLEU, lowercased, every reference of a source | "
+        f"{_pm(s['peer_bleu_lowercase'])} | {_pm(s['ours_bleu_lowercase'])} | "
+        f"{s['bleu_lowercase_difference']['mean']:+.2f} ± "
+        f"{s['bleu_lowercase_difference']['std']:.2f} BLEU |",
+        f"| test BLEU, lowercased, one reference a line (sacreBLEU) | "
+        f"{_pm(s['peer_bleu_lowercase_single_reference'])} | "
+        f"{_pm(s['ours_bleu_lowercase_single_reference'])} | |",
+        f"| training sentences/s | | | {_pm(s['train_speed_ratio'], 2, 'x')} |",
+        f"| beam-5 sentences/s after loading (batches of 64) | | | "
+        f"{_pm(s['decode_ratio_after_loading'], 2, 'x')} |",
+        f"| beam-5 sentences/s, start-up included | | | "
+        f"{_pm(s['decode_ratio_with_startup'], 2, 'x')} |",
         "",
-        "Commands (each run alone on the machine):",
+        f"Our runs' cased test BLEU (the figure the other pages give): "
+        f"{_pm(s['ours_bleu'])}. The peer's decoding after loading is its "
+        "wall time for the test split less its wall time for one sentence "
+        "(its start-up); ours is timed inside the serving process.",
         "",
-        "```bash",
+        "| seed | s2s_zoo BLEU (lowercased) | OpenNMT-tf BLEU (lowercased) | "
+        "training speed ratio | decoding ratio after loading |",
+        "|---|---|---|---|---|",
     ]
+    for seed in report["seeds"]:
+        ratio = (
+            seed["ours"]["train_sentences_per_second"]
+            / seed["peer"]["train_sentences_per_second"]
+        )
+        lines.append(
+            f"| {seed['seed']} | {seed['ours']['test_bleu_lowercase']:.2f} | "
+            f"{seed['peer']['test_bleu_lowercase']:.2f} | {ratio:.2f}x | "
+            f"{seed['decode']['ratio_after_loading']:.2f}x |"
+        )
+    lines += ["", "Commands (nothing else ran on the machine):", "", "```bash"]
     lines += report["commands"]
-    lines += ["```", ""]
-    if speed.get("rows"):
-        peer_flops = speed["rows"][0]["peer_training_flops_per_target_token"]
-        lines += [
-            "## Training speed at the peer's sizes",
-            "",
-            "`bahdanau_attention` at the `opennmt` preset (embeddings 256, "
-            "bi-GRU 2 x 128, GRU 256, attention 256, maxout readout of "
-            "2l = 256 units where the peer has an attention layer of 256), "
-            "whole epochs of the task's own pipeline after a warm-up epoch. "
-            "FLOPs per target token are counted from the layer shapes "
-            "(`flops_per_sentence`, 3 forward passes per training step); "
-            "the peer's model by the same count is about "
-            f"{peer_flops / 1e6:.1f} M FLOPs per target token (its output "
-            "layer reads 256 units and has "
-            f"{speed['rows'][0]['peer_target_vocabulary']:,} words; ours "
-            "reads 128 and has "
-            f"{speed['rows'][0]['model_config']['target_vocabulary_size']:,}"
-            " WordPieces).",
-            "",
-            "| precision | batch | sentences/s | vs peer | target tokens/s | "
-            "FLOPs/token | GFLOP/s | peak GFLOP/s | share |",
-            "|---|---|---|---|---|---|---|---|---|",
-        ]
-        for r in speed["rows"]:
-            ratio = r.get("ratio_to_peer")
-            lines.append(
-                f"| {r['precision']} | {r['batch_size']} | "
-                f"{r['train_sentences_per_second']:.0f} | "
-                f"{'' if ratio is None else f'{ratio:.2f}x'} | "
-                f"{r['target_tokens_per_second']:.0f} | "
-                f"{r['training_flops_per_target_token'] / 1e6:.2f} M | "
-                f"{r['achieved_flops_per_second'] / 1e9:.1f} | "
-                f"{r['matmul_peak_flops_per_second'] / 1e9:.0f} | "
-                f"{100 * r['peak_share']:.1f}% |"
-            )
-        lines += ["", f"`{speed['command']}`", ""]
+    lines += ["python -m benchmarks.peer.versus_peer", "```", ""]
     if report.get("figure"):
         lines += [
             "## Dev BLEU against minutes",
             "",
-            f"![Dev BLEU against training minutes: s2s_zoo and OpenNMT-tf, "
-            f"measured in the same session]({report['figure']})",
+            "![Dev BLEU against training minutes: s2s_zoo and OpenNMT-tf, "
+            f"one after the other on one machine]({report['figure']})",
             "",
             "Ours is logged at every epoch end (`val_bleu_lowercase` in "
             "`history.csv`); the peer's is its checkpoints (every 500 "
@@ -310,76 +347,48 @@ def markdown(report):
     return "\n".join(lines) + "\n"
 
 
+def write(report, results_dir=RESULTS):
+    from s2s_zoo import io
+    from s2s_zoo.tasks import common
+
+    # Commands and configs as a reader types them: no folder of ours.
+    report = json.loads(common.scrub_paths(json.dumps(report)))
+    figures = os.path.join(results_dir, "figures")
+    os.makedirs(figures, exist_ok=True)
+    if figure(report, os.path.join(figures, "versus_peer_dev_bleu.png")):
+        report["figure"] = "figures/versus_peer_dev_bleu.png"
+    io.write_json(os.path.join(results_dir, "versus_peer.json"), report)
+    text = markdown(report)
+    with open(os.path.join(results_dir, "versus_peer.md"), "w") as f:
+        f.write(text)
+    print(text)
+    return report
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__.split("\n\n", 1)[1],
     )
-    runs = os.path.join(ROOT, "runs")
     parser.add_argument(
-        "--ours-12", default=os.path.join(runs, "translate_12min")
+        "action", nargs="?", choices=["run"], help="run the seeds first"
     )
-    parser.add_argument("--ours-15", default=os.path.join(runs, "translate"))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--minutes", type=float, default=12.0)
     parser.add_argument(
-        "--peer-12", default=os.path.join(runs, "peer", "peer_12min.json")
+        "--data", default=None, help="default: the bundled pairs"
     )
-    parser.add_argument(
-        "--peer-15", default=os.path.join(runs, "peer", "peer_15min.json")
-    )
-    parser.add_argument(
-        "--train-speed", default=os.path.join(runs, "train_speed.json")
-    )
-    parser.add_argument("--decode", default=None)
+    parser.add_argument("--runs", default=RUNS)
     parser.add_argument("--results-dir", default=RESULTS)
     args = parser.parse_args(argv)
-    report = {"commands": []}
-    for key, path in (("peer_12", args.peer_12), ("peer_15", args.peer_15)):
-        if os.path.exists(path):
-            report[key] = {
-                k: v for k, v in _load(path).items() if k != "run_sh_output"
-            }
-            report["commands"].append(report[key]["command"])
-    for key, path, flags in (
-        (
-            "ours_12",
-            args.ours_12,
-            " --max-minutes 12 --output-dir runs/translate_12min",
-        ),
-        ("ours_15", args.ours_15, ""),
-    ):
-        if os.path.exists(os.path.join(path, "metrics.json")):
-            report[key] = our_run(path)
-            report["commands"].append("python recipes/translate.py" + flags)
-    if os.path.exists(args.train_speed):
-        report["train_speed"] = _load(args.train_speed)
-        report["commands"].append(report["train_speed"]["command"])
-    decode = args.decode or os.path.join(args.ours_15, "decode_speed.json")
-    if os.path.exists(decode):
-        report["decode"] = _load(decode)
-        report["commands"].append(report["decode"]["command"])
-    report["commands"].append("python -m benchmarks.peer.versus_peer")
-    from s2s_zoo.tasks import common
-
-    # Commands and configs as a reader types them: no folder of ours.
-    report = json.loads(common.scrub_paths(json.dumps(report)))
-    figures = os.path.join(args.results_dir, "figures")
-    os.makedirs(figures, exist_ok=True)
-    made = figure(
-        report.get("ours_15") or report.get("ours_12"),
-        report.get("peer_15"),
-        os.path.join(figures, "versus_peer_dev_bleu.png"),
-    )
-    if made:
-        report["figure"] = "figures/versus_peer_dev_bleu.png"
-
-    common.write_json(
-        os.path.join(args.results_dir, "versus_peer.json"), report
-    )
-    with open(os.path.join(args.results_dir, "versus_peer.md"), "w") as f:
-        f.write(markdown(report))
-    print(markdown(report))
-    return report
+    if args.action == "run":
+        os.makedirs(args.runs, exist_ok=True)
+        data = args.data and os.path.abspath(args.data)
+        for i, seed in enumerate(args.seeds):
+            run_seed(seed, args.minutes, data, curve=i == 0, runs=args.runs)
+    return write(collect(args.runs), args.results_dir)
 
 
 if __name__ == "__main__":
