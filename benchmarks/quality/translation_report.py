@@ -190,9 +190,33 @@ def page_head(reports):
     )
 
 
-def readme_block(reports):
+def seed_spread(path=None):
+    """The line of README's block on the spread over seeds: the default
+    recipe's test BLEU over the seeds of `docs/results/versus_peer.json`
+    (mean ± standard deviation), with the peer's; None without that file."""
+    path = path or os.path.join(RESULTS, "versus_peer.json")
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        versus = json.load(f)
+    summary = versus["summary"]
+    ours, peer = summary["ours_bleu"], summary["peer_bleu_lowercase"]
+    mine = summary["ours_bleu_lowercase"]
+    return (
+        f"- Seeds: the same recipe at {versus['minutes']:g} minutes, "
+        f"{ours['n']} seeds: test BLEU {ours['mean']:.2f} ± "
+        f"{ours['std']:.2f} (lowercased {mine['mean']:.2f} ± "
+        f"{mine['std']:.2f}; OpenNMT-tf, lowercased, side by side: "
+        f"{peer['mean']:.2f} ± {peer['std']:.2f}), "
+        "[docs/results/versus_peer.md](docs/results/versus_peer.md)."
+    )
+
+
+def readme_block(reports, spread=None):
     """README's results block: the first run (the default recipe's) only,
-    between its `results:start` and `results:end` marks."""
+    between its `results:start` and `results:end` marks, and the spread
+    over seeds (`seed_spread`, read from its results file by default)."""
+    spread = spread if spread is not None else seed_spread()
     return (
         "<!-- results:start -->\n"
         + header("quality.translation_report")
@@ -200,6 +224,7 @@ def readme_block(reports):
         + table(reports[:1])
         + "\n"
         + details(reports[:1])
+        + (f"\n{spread}" if spread else "")
         + "\n<!-- results:end -->"
     )
 
@@ -209,8 +234,14 @@ README_BLOCK = re.compile(r"<!-- results:start -->.*<!-- results:end -->", re.S)
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("runs", nargs="+", help="recipe output directories")
+    parser.add_argument("runs", nargs="*", help="recipe output directories")
     parser.add_argument("--readme", default=os.path.join(ROOT, "README.md"))
+    parser.add_argument(
+        "--readme-only",
+        action="store_true",
+        help="rewrite only README's block, from the current "
+        "translation.json and versus_peer.json (no runs needed)",
+    )
     parser.add_argument(
         "--keep-earlier",
         action="store_true",
@@ -218,6 +249,13 @@ def main(argv=None):
         "earlier code) in a section of their own below the new ones",
     )
     args = parser.parse_args(argv)
+    if args.readme_only:
+        with open(os.path.join(RESULTS, "translation.json")) as f:
+            reports = json.load(f)["runs"]
+        _write_readme_block(args.readme, reports)
+        return
+    if not args.runs:
+        parser.error("give the recipe output directories (or --readme-only)")
     reports = [load(run) for run in args.runs]
     for r in reports:
         r["history"] = read_history(r["run"])
@@ -287,12 +325,16 @@ def main(argv=None):
             ensure_ascii=False,
         )
     if os.path.exists(args.readme):
-        readme = open(args.readme).read()
-        block = readme_block(reports)
-        readme = README_BLOCK.sub(lambda _: block, readme)
-        with open(args.readme, "w") as f:
-            f.write(readme)
+        _write_readme_block(args.readme, reports)
     print(markdown)
+
+
+def _write_readme_block(path, reports):
+    with open(path, encoding="utf-8") as f:
+        readme = f.read()
+    block = readme_block(reports)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(README_BLOCK.sub(lambda _: block, readme))
 
 
 if __name__ == "__main__":
