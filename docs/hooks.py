@@ -15,6 +15,8 @@ shows nothing in their place):
 - `<!-- gen:recipe_sizes NAME -->`: the registry's `"cpu"` preset of model
   `NAME`, the sizes the tasks train it at by default.
 - `<!-- gen:docstring PATH -->`: the module docstring of a script.
+- `<!-- gen:presets -->`: the built-in trained presets, from their
+  `metadata.json` (task, data, figures, size, licence, command).
 - `<!-- gen:figures GLOB [JSON] [optional] -->`: every PNG in
   `docs/results/figures/` whose name matches `GLOB`, and, if `JSON`
   (relative to `docs/`) exists, the command, date and machine recorded in
@@ -291,10 +293,10 @@ def _defaults(args, page):
 
 
 RECIPE_COMMANDS = {
-    "recipes/translate.py": "translate",
-    "recipes/aspect_sentiment.py": "aspect-sentiment",
-    "recipes/sentence_pairs.py": "sentence-pairs",
-    "recipes/bottleneck.py": "bottleneck",
+    "recipes/translate.py": ("train", "translation"),
+    "recipes/aspect_sentiment.py": ("train", "aspect-sentiment"),
+    "recipes/sentence_pairs.py": ("train", "sentence-pairs"),
+    "recipes/bottleneck.py": ("bottleneck",),
 }
 
 
@@ -302,11 +304,7 @@ def recipe_parser(path):
     """The `argparse` parser of the `s2s-zoo` command a recipe runs."""
     from s2s_zoo import cli
 
-    command = RECIPE_COMMANDS[path]
-    for action in cli.parser()._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return action.choices[command]
-    raise RuntimeError("s2s-zoo has no subcommands.")
+    return cli.command_parser(*RECIPE_COMMANDS[path])
 
 
 def flag_rows(parser):
@@ -479,8 +477,50 @@ def _provenance(run):
     return " ".join(facts)
 
 
+# === gen:presets ===
+
+
+def _presets(args, page):
+    """The built-in trained presets, from their own metadata.json."""
+    from s2s_zoo import pretrained
+
+    def size(name):
+        folder = os.path.join(pretrained.BUILTIN_DIR, name)
+        return sum(
+            os.path.getsize(os.path.join(root, f))
+            for root, _, files in os.walk(folder)
+            for f in files
+        )
+
+    rows = [
+        "| preset | task, model | trained on | figures on held-out data | "
+        "parameters | size |",
+        "|---|---|---|---|---|---|",
+    ]
+    notes = []
+    for name in pretrained.builtin_names():
+        meta = pretrained.read_metadata(name)
+        figures = ", ".join(
+            f"{key} {value:.2f}"
+            for key, value in meta["results"].items()
+            if isinstance(value, (int, float)) and not isinstance(value, bool)
+        )
+        rows.append(
+            f"| `{name}` | {meta['task']}, `{meta['model']}` | "
+            f"{_cell(meta.get('data', ''))} | {figures} | "
+            f"{meta['parameter_count']:,} | {size(name) / 1e6:.1f} MB |"
+        )
+        notes.append(
+            f"- `{name}`: {_cell(meta['summary'])}. Licence: "
+            f"{_cell(meta.get('license', 'not stated'))}. Trained by "
+            f"`{meta.get('command', '?')}`, saved {meta['date_saved']}."
+        )
+    return "\n".join(rows + [""] + notes) + "\n"
+
+
 GENERATORS = {
     "models": _models,
+    "presets": _presets,
     "defaults": _defaults,
     "recipe": _recipe,
     "recipe_sizes": _recipe_sizes,

@@ -10,8 +10,7 @@ the first model, layer or task used, so `KERAS_BACKEND` (or the
 import importlib
 
 from s2s_zoo import registry as _registry
-
-__version__ = "0.1.0"
+from s2s_zoo._version import __version__  # noqa: F401
 
 # The package's own models register when `s2s_zoo.models` is imported,
 # which imports Keras: the registry imports it on first use.
@@ -19,14 +18,63 @@ _registry.add_source("s2s_zoo.models")
 
 _SUBMODULES = ("decoding", "layers", "models", "training")
 _REGISTRY_FUNCTIONS = (
-    "build",
     "describe",
     "list_models",
     "model_names",
     "register",
 )
 
-__all__ = sorted(_SUBMODULES + _REGISTRY_FUNCTIONS)
+__all__ = sorted(_SUBMODULES + _REGISTRY_FUNCTIONS + ("build", "list_presets"))
+
+
+def build(name, preset=None, size=None, weights=None, **config):
+    """Builds the registered model `name`: the paper's hyperparameters, a
+    named size, or trained weights (the Keras convention,
+    `keras.applications.ResNet50(weights="imagenet")`).
+
+    Args:
+        name (str): A name from `list_models()`.
+        size (str): Named sizes, no weights: `"paper"` (default), `"cpu"`,
+            `"tiny"`; `preset=` is its former name, still accepted.
+        weights (str): A trained preset to load (`list_presets()`, a local
+            preset directory, or a `hf://` / `kaggle://` handle): the
+            model comes with its trained weights, and its sizes are the
+            preset's.
+        **config: Hyperparameters that override the size.
+
+    Raises:
+        UnknownModelError: If `name` is not registered.
+        ValueError: For an unknown size or hyperparameter, or `weights`
+            that hold another model or are combined with sizes.
+
+    Examples:
+    >>> model = build("bahdanau_attention", size="tiny")
+    >>> model = build("bahdanau_attention", weights="bahdanau_zh_en_tatoeba")
+    """
+    if weights is None:
+        return _registry.build(name, preset=preset, size=size, **config)
+    if preset is not None or size is not None or config:
+        raise ValueError(
+            "build(name, weights=...) takes its sizes from the preset: give "
+            "no size, preset or hyperparameter with it."
+        )
+    from s2s_zoo.tasks import from_preset
+
+    run = from_preset(weights)
+    if run.config.model != name:
+        raise ValueError(
+            f"The preset {weights!r} holds a {run.config.model!r} model, "
+            f"not {name!r}."
+        )
+    return run.model
+
+
+def list_presets():
+    """The built-in trained presets, `{name: one line}` (see
+    `s2s_zoo.tasks.from_preset`)."""
+    from s2s_zoo import pretrained
+
+    return pretrained.list_presets()
 
 
 def __getattr__(name):

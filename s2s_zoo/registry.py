@@ -69,8 +69,10 @@ class ModelInfo:
         """
         if name not in self.presets:
             raise ValueError(
-                f"Unknown preset {name!r} for model {self.name!r}; known "
-                f"presets: {', '.join(sorted(self.presets))}."
+                f"Unknown size {name!r} for model {self.name!r}; known "
+                f"sizes: {', '.join(sorted(self.presets))}. (Trained "
+                "weights load with build(name, weights=...) or "
+                "s2s_zoo.tasks.from_preset.)"
             )
         return dict(self.presets[name])
 
@@ -307,16 +309,18 @@ def parse_override(name, item):
     return key, value
 
 
-def build(name, preset="paper", **config):
+def build(name, preset=None, size=None, **config):
     """Builds the registered model `name` with the paper's defaults.
 
     Args:
         name (str): A name from `list_models()`.
-        preset (str): Named sizes to start from: `"paper"` (default, the
+        size (str): Named sizes to start from: `"paper"` (default, the
             paper's hyperparameters), `"cpu"` (what the recipes train in
             minutes on two CPU cores), `"tiny"` (for tests); see
-            `describe(name).presets`.
-        **config: Hyperparameters that override the preset.
+            `describe(name).presets`. Sizes carry no weights: trained
+            weights are `s2s_zoo.build(name, weights=...)`.
+        preset (str): The former name of `size`, still accepted.
+        **config: Hyperparameters that override the size.
 
     Returns:
         An uncompiled `keras.Model`; `model.compile()` with no arguments
@@ -327,12 +331,17 @@ def build(name, preset="paper", **config):
         ValueError: If a hyperparameter or the preset is unknown or invalid.
 
     Examples:
-    >>> model = build("bahdanau_attention", preset="tiny")
+    >>> model = build("bahdanau_attention", size="tiny")
     >>> model = build("bahdanau_attention", source_vocabulary_size=50,
     ...               target_vocabulary_size=60, embedding_dim=8,
     ...               hidden_dim=8, attention_dim=8, maxout_dim=4)
     """
-    config = check_config(name, config, preset)
+    if preset is not None and size is not None and preset != size:
+        raise ValueError(
+            f"Give the size once: size={size!r} and preset={preset!r} "
+            "(its former name) differ."
+        )
+    config = check_config(name, config, size or preset or "paper")
     return _REGISTRY[name].builder(**config)
 
 

@@ -148,11 +148,82 @@ class Run:
                 f"s2s_zoo.tasks.{info['task']}.load."
             )
         config = common.from_dict(cls.Config, info["config"])
-        model = keras.saving.load_model(os.path.join(run_dir, MODEL_FILE))
-        assets = cls.load_assets(os.path.join(run_dir, ASSETS_DIR), info)
         metrics_path = os.path.join(run_dir, METRICS_FILE)
         metrics = cls.upgrade_metrics(
             io.read_json(metrics_path) if os.path.exists(metrics_path) else {}
+        )
+        with _trained_precision(metrics):
+            model = keras.saving.load_model(os.path.join(run_dir, MODEL_FILE))
+        assets = cls.load_assets(os.path.join(run_dir, ASSETS_DIR), info)
+        return cls(model, config=config, metrics=metrics, **assets)
+
+    def save_to_preset(self, directory, summary=None, **metadata):
+        """Writes the run as a trained preset in keras-hub's layout
+        (`s2s_zoo.pretrained`), which `s2s_zoo.tasks.from_preset` loads
+        and `keras_hub.upload_preset` publishes; returns the directory.
+
+        Args:
+            directory: Where the preset goes (written atomically).
+            summary: Its one line in `list_presets()` (default: task,
+                model and the first figures).
+            **metadata: More `metadata.json` fields: `data`, `license`,
+                `attribution`, `command`...
+
+        Raises:
+            ValueError: For a run with no figures (not evaluated).
+        """
+        import json
+
+        from s2s_zoo import pretrained
+
+        if not self.metrics.get("results"):
+            raise ValueError(
+                "This run has no figures (metrics.json): save a finished "
+                "run, trained and evaluated, as a preset."
+            )
+        scrub = common.scrub_paths
+        config = common.to_dict(self.config)
+        config["output_dir"] = None
+        task_info = {"task": self.task, "config": config, **self.run_info()}
+        metrics = json.loads(scrub(json.dumps(self.metrics)))
+        results = metrics["results"]
+        figures = [
+            f"{key} {value:.4g}"
+            for key, value in results.items()
+            if isinstance(value, (int, float)) and not isinstance(value, bool)
+        ]
+        return pretrained.write_preset(
+            directory,
+            self.model,
+            json.loads(scrub(json.dumps(task_info))),
+            metrics,
+            self.save_assets,
+            summary=summary
+            or f"{self.task}, {self.config.model}: {', '.join(figures[:2])}",
+            task=self.task,
+            model=self.config.model,
+            results=results,
+            **json.loads(scrub(json.dumps(metadata))),
+        )
+
+    @classmethod
+    def from_preset_directory(cls, directory):
+        """Reads a verified preset directory of this task
+        (`s2s_zoo.tasks.from_preset` finds the directory and the class)."""
+        from s2s_zoo import pretrained
+
+        info = pretrained.read_task(directory)
+        if info["task"] != cls.task:
+            raise ValueError(
+                f"{directory!r} holds a {info['task']!r} preset, not a "
+                f"{cls.task!r} one; load it with s2s_zoo.tasks.from_preset."
+            )
+        config = common.from_dict(cls.Config, info["config"])
+        metrics = cls.upgrade_metrics(pretrained.read_metrics(directory))
+        with _trained_precision(metrics):
+            model = pretrained.load_model(directory)
+        assets = cls.load_assets(
+            os.path.join(directory, pretrained.ASSETS_DIR), info
         )
         return cls(model, config=config, metrics=metrics, **assets)
 
@@ -161,6 +232,11 @@ class Run:
         saved_model`) atomically; returns the path. A run trained on JAX
         or PyTorch is reloaded under TensorFlow to export
         (`common.export_through_tensorflow`)."""
+        if path is None and self.output_dir is None:
+            raise ValueError(
+                "This run has no output directory (it was loaded from a "
+                "preset): give export() the path to write to."
+            )
         path = path or self.path(SAVED_MODEL_DIR)
         if not common.on_tensorflow():
             return common.export_through_tensorflow(self, path)
@@ -173,6 +249,48 @@ class Run:
         self.metrics = metrics
         io.write_json(self.path(METRICS_FILE), metrics)
         return metrics
+
+
+def _trained_precision(metrics):
+    """The dtype policy the run trained (and was scored and exported)
+    with, for rebuilding its model: the layers a model makes for itself
+    take the global policy, so a run trained in mixed_bfloat16 and loaded
+    in float32 would compute differently from its SavedModel."""
+    from s2s_zoo import training
+
+    precision = metrics.get("training", {}).get("precision") or "float32"
+    return training.global_dtype_policy(precision)
+
+
+def claim_output_dir(output_dir, resume=False, continuable=False):
+    """Checks, before any work, that training may write into `output_dir`,
+    and makes it.
+
+    A finished run's records are never replaced: a folder that holds one
+    (its `metrics.json`) is refused, and with `--resume` too (there is
+    nothing left to resume), unless the task keeps its checkpoints to
+    continue a finished run for more epochs (`continuable`: sentence
+    pairs), keeping its history. A path that is a file is refused.
+
+    Raises:
+        ValueError: Naming the folder and what to do instead.
+    """
+    if os.path.exists(output_dir) and not os.path.isdir(output_dir):
+        raise ValueError(
+            f"--output-dir {output_dir!r} is a file, not a folder."
+        )
+    finished = os.path.exists(os.path.join(output_dir, METRICS_FILE))
+    if finished and not (resume and continuable):
+        done = (
+            "nothing is left to resume"
+            if resume
+            else "training would replace its records"
+        )
+        raise ValueError(
+            f"{output_dir!r} holds a finished run (its {METRICS_FILE}): "
+            f"{done}. Give a new --output-dir; the run is unchanged."
+        )
+    os.makedirs(output_dir, exist_ok=True)
 
 
 def metrics_record(

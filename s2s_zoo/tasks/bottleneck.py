@@ -19,7 +19,6 @@ import dataclasses
 import functools
 import json
 import os
-import sys
 import time
 import typing
 
@@ -32,6 +31,7 @@ from s2s_zoo.data import synthetic
 from s2s_zoo.data import translation as text
 from s2s_zoo.serving.translation import make_translator
 from s2s_zoo.serving.translation import translate_corpus
+from s2s_zoo.tasks import base
 from s2s_zoo.tasks import common
 from s2s_zoo.tasks import translation
 from s2s_zoo.tasks.common import option
@@ -94,6 +94,12 @@ class Config:
         False,
         "continue an interrupted study in --output-dir: finished models "
         "are kept, the one in training goes on from its last epoch",
+    )
+    presets_dir: typing.Optional[str] = option(
+        None,
+        "also save each trained model as a trained preset, "
+        "bottleneck_<model>, in this folder (s2s_zoo.tasks.from_preset "
+        "loads it)",
     )
 
 
@@ -207,6 +213,79 @@ def buckets(config):
     """`(lowest, highest)` source lengths of each bucket."""
     edges = list(range(0, config.test_max_length + 1, config.bucket_width))
     return [(lo + 1, lo + config.bucket_width) for lo in edges[:-1]]
+
+
+def save_preset(
+    config,
+    name,
+    model,
+    settings,
+    source_tok,
+    target_tok,
+    max_tokens,
+    results,
+    bucket_list,
+):
+    """One trained model of the study as the preset `bottleneck_<name>`:
+    a translation run over the synthetic (or given) data, greedy, with its
+    BLEU by source length in its figures."""
+    from s2s_zoo.tasks.translation import run as translation_run
+
+    task_config = translation.Config(
+        model=name,
+        preset="paper",
+        model_config=settings,
+        data=config.data,
+        source_lang=config.source_lang if config.data else "synthetic",
+        target_lang=config.target_lang if config.data else "synthetic",
+        max_minutes=config.minutes_per_model,
+        batch_size=config.batch_size,
+        max_length=max_tokens,
+        beam_width=config.beam_width,
+        length_penalty=0.0,
+        seed=config.seed,
+        output_dir=None,
+    )
+    figures = {
+        "bleu": results["bleu"],
+        "bleu_by_length": {
+            f"{lo}-{hi}": bleu
+            for (lo, hi), bleu in zip(bucket_list, results["bleu_by_length"])
+        },
+        "bleu_signature": results["bleu_signature"],
+    }
+    task = "synthetic task" if not config.data else config.data[0]
+    record = base.metrics_record(
+        translation.TASK,
+        task_config,
+        settings,
+        figures,
+        results["train_seconds"],
+        common.command_line("bottleneck", config),
+        training={
+            "parameters": results["parameters"],
+            "epochs_completed": results["epochs"],
+            "best_dev_loss": results["best_dev_loss"],
+            "study": common.to_dict(config),
+        },
+    )
+    translator = translation_run.TranslationRun(
+        model, source_tok, target_tok, task_config, record
+    )
+    path = os.path.join(config.presets_dir, f"bottleneck_{name}")
+    translator.save_to_preset(
+        path,
+        summary=f"translation, {name}: the bottleneck study's "
+        f"{task} ({config.minutes_per_model:g} min, "
+        f"{results['parameters']:,} parameters), BLEU "
+        f"{results['bleu']:.1f}",
+        data=task,
+        license="Apache-2.0 (generated data)"
+        if not config.data
+        else "that of the training data",
+        command=record["command"],
+    )
+    print(f"   wrote the preset {path}")
 
 
 def run(config=None, **overrides):
@@ -333,6 +412,18 @@ def run(config=None, **overrides):
             "decode_seconds": seconds,
         }
         common.write_json(done_path, results)
+        if config.presets_dir:
+            save_preset(
+                config,
+                name,
+                model,
+                model_settings,
+                source_tok,
+                target_tok,
+                max_tokens,
+                results[name],
+                bucket_list,
+            )
         print(
             f"   BLEU {results[name]['bleu']:.2f}; by length: "
             + ", ".join(
@@ -405,7 +496,7 @@ def run(config=None, **overrides):
         "wall_seconds": time.perf_counter() - wall_start,
         "machine": common.machine(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "command": "s2s-zoo bottleneck " + " ".join(sys.argv[1:]),
+        "command": common.command_line("bottleneck", config),
     }
     common.write_json(out("metrics.json"), report)
     print(
