@@ -7,7 +7,7 @@
     python recipes/translate.py --data train.zh train.en --source-lang zh
     python recipes/translate.py --resume              # after a kill
 
-The same as `s2s-zoo translate`; `--help` lists every flag and default.
+The same as `s2s-zoo train translation`; `--help` lists every flag and default.
 Writes into --output-dir: metrics.json, history.csv, model.keras, the
 vocabularies, saved_model/ (string in, string out) and attention_*.png.
 All the logic is library code: `s2s_zoo.tasks.translation`.
@@ -18,4 +18,4 @@ import sys
 from s2s_zoo import cli
 
 if __name__ == "__main__":
-    sys.exit(cli.main(["translate", *sys.argv[1:]]))
+    sys.exit(cli.main(["train", "translation", *sys.argv[1:]]))

@@ -160,7 +160,7 @@ def _translate(port, index, output_dir, epochs, resume=False):
         with open(os.path.join(bundled, "cmn.txt"), encoding="utf-8") as f:
             data.write_text("".join(f.readlines()[:300]), encoding="utf-8")
     command = [
-        *(sys.executable, "-m", "s2s_zoo.cli", "translate"),
+        *(sys.executable, "-m", "s2s_zoo.cli", "train", "translation"),
         *("--backend", "jax", "--distribute", "data_parallel"),
         *("--num-processes", "2", "--process-id", str(index)),
         *("--coordinator-address", f"127.0.0.1:{port}"),
@@ -183,17 +183,68 @@ def _translate(port, index, output_dir, epochs, resume=False):
     )
 
 
-def test_translation_task_as_a_two_process_job_resumes(tmp_path):
-    output_dir = tmp_path / "run"
-    for epochs, resume in ((1, False), (2, True)):
-        port = _free_port()
-        jobs = [_translate(port, i, output_dir, epochs, resume) for i in (0, 1)]
-        for job in jobs:
-            _finish(job, timeout=600)
+def _history(output_dir):
     with open(output_dir / "history.csv") as f:
-        rows = f.read().strip().splitlines()[1:]
-    assert [row.split(",")[0] for row in rows] == ["0", "1"]
+        rows = [line.split(",") for line in f.read().strip().splitlines()]
+    # A row per epoch (an epoch logged twice, trained again after a kill:
+    # its last row counts), the column names first.
+    return rows[0], {int(row[0]): row for row in rows[1:]}
+
+
+def _finished_epochs(output_dir):
+    path = output_dir / "backup" / "training_metadata.json"
+    try:
+        return int(json.loads(path.read_text())["epoch"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def test_translation_task_as_a_two_process_job_killed_mid_run_resumes(tmp_path):
+    # The reference: the same 3-epoch job, never interrupted.
+    port = _free_port()
+    uninterrupted = tmp_path / "uninterrupted"
+    for job in [_translate(port, i, uninterrupted, 3) for i in (0, 1)]:
+        _finish(job, timeout=600)
+    # The same job, both processes killed (SIGKILL, as a lost machine
+    # would be) once epoch 1 is checkpointed, then resumed.
+    output_dir = tmp_path / "run"
+    port = _free_port()
+    jobs = [_translate(port, i, output_dir, 3) for i in (0, 1)]
+    deadline = time.monotonic() + 600
+    while _finished_epochs(output_dir) < 1:
+        assert all(job.poll() is None for job in jobs), "a process ended"
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    for job in jobs:
+        job.kill()
+        job.communicate()
+    # Killed mid-run: not every epoch was trained, nothing was scored.
+    assert _finished_epochs(output_dir) < 3
+    assert not (output_dir / "metrics.json").exists()
+    port = _free_port()
+    jobs = [_translate(port, i, output_dir, 3, resume=True) for i in (0, 1)]
+    logs = []
+    for job in jobs:
+        out, err = job.communicate(timeout=600)
+        assert job.returncode == 0, err[-3000:]
+        logs.append(out + err)
+    assert "resuming after epoch" in logs[0], logs[0][-3000:]
+    names, resumed = _history(output_dir)
+    _, reference = _history(uninterrupted)
+    assert sorted(resumed) == [0, 1, 2]
+    # Every epoch's figures are the uninterrupted job's: the same weights,
+    # data order and dropout after the resume (the loss is logged to 6+
+    # digits; only float summation order may differ).
+    loss = names.index("loss")
+    for epoch in (0, 1, 2):
+        assert float(resumed[epoch][loss]) == pytest.approx(
+            float(reference[epoch][loss]), rel=1e-5
+        ), epoch
     metrics = json.loads((output_dir / "metrics.json").read_text())
-    assert metrics["training"]["epochs_completed"] == 2
+    expected = json.loads((uninterrupted / "metrics.json").read_text())
+    assert metrics["training"]["epochs_completed"] == 3
+    assert metrics["results"]["bleu"] == pytest.approx(
+        expected["results"]["bleu"], abs=1e-6
+    )
     # Only process 0 wrote the run: no worker files beside its own.
     assert not [p for p in os.listdir(output_dir) if "worker" in p]

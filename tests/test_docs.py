@@ -203,20 +203,16 @@ def test_api_pages_are_not_empty(site):
 
 
 def _command_parser(command):
-    import argparse
-
     from s2s_zoo import cli
 
-    for action in cli.parser()._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return action.choices[command]
+    return cli.command_parser(*command)
 
 
 COMMANDS = {
-    "translate.py": "translate",
-    "aspect_sentiment.py": "aspect-sentiment",
-    "sentence_pairs.py": "sentence-pairs",
-    "bottleneck.py": "bottleneck",
+    "translate.py": ("train", "translation"),
+    "aspect_sentiment.py": ("train", "aspect-sentiment"),
+    "sentence_pairs.py": ("train", "sentence-pairs"),
+    "bottleneck.py": ("bottleneck",),
 }
 
 

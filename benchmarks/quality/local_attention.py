@@ -2,7 +2,7 @@
 as one table.
 
     for type in global local-m local-p; do
-      s2s-zoo translate --model luong_attention \
+      s2s-zoo train translation --model luong_attention \
           --set attention_score=general --set attention_type=$type \
           --max-minutes 10 --output-dir runs/luong_$type
     done

@@ -1,6 +1,6 @@
 """Translation runs that differ in their tokenizers, as one table.
 
-    s2s-zoo translate --source-tokenizer sentencepiece_unigram \
+    s2s-zoo train translation --source-tokenizer sentencepiece_unigram \
         --target-tokenizer sentencepiece_unigram \
         --source-vocabulary-size 4000 --target-vocabulary-size 2000 \
         --output-dir runs/spm_unigram

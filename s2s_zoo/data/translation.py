@@ -26,7 +26,9 @@ import tensorflow as tf
 
 from s2s_zoo.data import splits
 from s2s_zoo.data import vocabulary as vocabulary_files
-from s2s_zoo.data.problems import skip_or_raise
+from s2s_zoo.data.translation_files import DataFormatError  # noqa: F401
+from s2s_zoo.data.translation_files import read_parallel_files  # noqa: F401
+from s2s_zoo.data.translation_files import read_tsv_pairs  # noqa: F401
 from s2s_zoo.data.vocabulary import END_ID
 from s2s_zoo.data.vocabulary import END_TOKEN
 from s2s_zoo.data.vocabulary import PADDING_ID
@@ -49,119 +51,6 @@ SENTENCEPIECE_TYPES = {
     "sentencepiece_unigram": "unigram",
     "sentencepiece_bpe": "bpe",
 }
-
-
-class DataFormatError(ValueError):
-    """A malformed input file; the message names the file and the line."""
-
-
-# === Readers ===
-
-
-def read_tsv_pairs(
-    path, source_column=1, target_column=0, encoding="utf-8", strict=False
-):
-    """Reads sentence pairs from a Tatoeba / manythings.org TSV file.
-
-    Each line is `english<TAB>other` or `english<TAB>other<TAB>attribution`
-    (the attribution column is read and dropped). Blank lines are skipped.
-
-    Args:
-        path (str): The file.
-        source_column (int): Column of the source sentence. Default 1 (the
-            non-English side, for translation into English).
-        target_column (int): Column of the target sentence. Default 0.
-        encoding (str): Default utf-8 (a BOM is tolerated).
-        strict (bool): Raise at a malformed line; by default it is skipped
-            with a `MalformedRowWarning` naming the file and line.
-
-    Returns:
-        A list of `(source, target)` string pairs.
-
-    Raises:
-        DataFormatError: With `strict`, for a line with fewer than 2 or
-            more than 3 columns, or an empty sentence, naming the file and
-            line; always, for a file without one valid pair.
-    """
-    pairs = []
-    with open(path, encoding=encoding, newline="") as f:
-        for line_number, line in enumerate(f, start=1):
-            line = line.rstrip("\r\n")
-            if line_number == 1:
-                line = line.lstrip("\ufeff")
-            if not line.strip():
-                continue
-            columns = line.split("\t")
-            if not 2 <= len(columns) <= 3:
-                skip_or_raise(
-                    DataFormatError(
-                        f"{path}:{line_number}: expected 2 or 3 "
-                        f"tab-separated columns, found {len(columns)}."
-                    ),
-                    strict,
-                )
-                continue
-            source = columns[source_column].strip()
-            target = columns[target_column].strip()
-            if not source or not target:
-                skip_or_raise(
-                    DataFormatError(
-                        f"{path}:{line_number}: empty sentence in column "
-                        f"{source_column if not source else target_column}."
-                    ),
-                    strict,
-                )
-                continue
-            pairs.append((source, target))
-    if not pairs:
-        raise DataFormatError(f"{path}: no valid sentence pair.")
-    return pairs
-
-
-def read_parallel_files(
-    source_path, target_path, encoding="utf-8", strict=False
-):
-    """Reads two line-aligned plain text files into `(source, target)` pairs.
-
-    Lines empty on both sides are skipped. A line empty on one side only is
-    skipped with a `MalformedRowWarning` naming the file and line (with
-    `strict`, it raises).
-
-    Raises:
-        DataFormatError: If the files have different numbers of lines (no
-            pair can be trusted then) or hold no pair; with `strict`, at a
-            line empty on one side only (naming the file and line).
-    """
-    with open(source_path, encoding=encoding) as f:
-        sources = [line.rstrip("\r\n").lstrip("\ufeff") for line in f]
-    with open(target_path, encoding=encoding) as f:
-        targets = [line.rstrip("\r\n").lstrip("\ufeff") for line in f]
-    if len(sources) != len(targets):
-        raise DataFormatError(
-            f"{source_path} has {len(sources)} lines but {target_path} has "
-            f"{len(targets)}; parallel files must be line-aligned."
-        )
-    pairs = []
-    for line_number, (source, target) in enumerate(zip(sources, targets), 1):
-        source, target = source.strip(), target.strip()
-        if not source and not target:
-            continue
-        if not source or not target:
-            empty = source_path if not source else target_path
-            skip_or_raise(
-                DataFormatError(
-                    f"{empty}:{line_number}: empty line opposite a "
-                    "non-empty one."
-                ),
-                strict,
-            )
-            continue
-        pairs.append((source, target))
-    if not pairs:
-        raise DataFormatError(
-            f"{source_path}, {target_path}: no valid sentence pair."
-        )
-    return pairs
 
 
 #: Language codes written without spaces between words.

@@ -258,26 +258,33 @@ def make_translator(model, source_tokenizer, target_tokenizer, **kwargs):
     return cls(model, source_tokenizer, target_tokenizer, **kwargs)
 
 
-def translate_corpus(translator, sources, batch_size=64):
+def translate_corpus(translator, sources, batch_size=64, progress=None):
     """Translates a list of strings in length-sorted batches.
 
     Args:
         translator (Translator): The in-graph translator.
         sources (list[str]): Sentences.
         batch_size (int): Sentences per call.
+        progress (str): What to call the loop on a progress bar (drawn in
+            a terminal only); None draws none.
 
     Returns:
         `(translations, seconds)`: strings in the order of `sources`, and
         the wall time spent.
     """
+    from s2s_zoo.progress import Bar
+
     order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
     translations = [None] * len(sources)
+    bar = Bar(len(sources), progress) if progress else None
     start = time.perf_counter()
     for offset in range(0, len(sources), batch_size):
         index = order[offset : offset + batch_size]
         result = translator.translate(tf.constant([sources[i] for i in index]))
         for i, sentence in zip(index, result["translation"].numpy()):
             translations[i] = sentence.decode("utf-8")
+        if bar:
+            bar.update(offset + len(index))
     return translations, time.perf_counter() - start
 
 

@@ -24,6 +24,7 @@ kill in between repeats the epoch instead of losing what it decided.
 """
 
 import dataclasses
+import importlib.util
 import os
 import shutil
 import typing
@@ -136,6 +137,7 @@ def resumable_fit(
     non_finite_hint="a lower --learning-rate",
     verbose=2,
     say=print,
+    tensorboard=None,
 ):
     """Trains `model` resumably; returns a `FitResult`.
 
@@ -173,6 +175,9 @@ def resumable_fit(
         non_finite_hint (str): What to try, when the loss is not finite.
         verbose (int): Keras' `fit` verbosity.
         say: Prints the resume messages.
+        tensorboard (str): A folder for TensorBoard logs of every epoch
+            (the losses, the dev figures, the learning rate and whatever
+            else the epoch logs hold); None writes none.
 
     Raises:
         RuntimeError: When the processes of a job would resume at
@@ -192,6 +197,12 @@ def resumable_fit(
         )
     if callable(callbacks):
         callbacks = callbacks(first_epoch)
+    if tensorboard and importlib.util.find_spec("tensorboard") is None:
+        say(
+            "warning: no TensorBoard logs: the tensorboard package is not "
+            "installed (pip install tensorboard)."
+        )
+        tensorboard = None
     keep_best = None
     if monitor is not None:
         keep_best = KeepBest(
@@ -204,6 +215,18 @@ def resumable_fit(
         *callbacks,
         *([keep_best] if keep_best else []),
         keras.callbacks.CSVLogger(files["history"], append=first_epoch > 0),
+        *(
+            [
+                keras.callbacks.TensorBoard(
+                    tensorboard,
+                    write_graph=False,
+                    update_freq="epoch",
+                    profile_batch=0,
+                )
+            ]
+            if tensorboard
+            else []
+        ),
         keras.callbacks.BackupAndRestore(
             files["backup"],
             double_checkpoint=True,

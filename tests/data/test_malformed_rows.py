@@ -180,3 +180,25 @@ def test_the_tasks_pass_strict_data_on():
     strict = dataclasses.replace(config, strict_data=True)
     with pytest.raises(sentence_pairs.SentencePairFileError, match=":3: "):
         pairs_task.load_splits(strict)
+
+
+def test_invalid_utf8_is_a_malformed_row_like_any_other(tmp_path):
+    # Bytes that are not UTF-8 (Latin-1 "é" here) once stopped a run with
+    # a UnicodeDecodeError, with or without strict.
+    path = tmp_path / "pairs.tsv"
+    path.write_bytes(
+        "Hi.\t嗨。\n".encode()
+        + b"Caf\xe9.\t\xe5\x92\x96\xe5\x95\xa1\n"
+        + "Run.\t跑。\n".encode()
+    )
+    pairs, said = read_leniently(translation.read_tsv_pairs, str(path))
+    assert pairs == [("嗨。", "Hi."), ("跑。", "Run.")]
+    assert said == [f"{path}:2: not valid utf-8 text." + SKIPPED]
+    source, target = tmp_path / "a.zh", tmp_path / "a.en"
+    source.write_bytes("嗨。\n咖啡\n".encode())
+    target.write_bytes(b"Hi.\nCaf\xe9.\n")
+    pairs, said = read_leniently(
+        translation.read_parallel_files, str(source), str(target)
+    )
+    assert pairs == [("嗨。", "Hi.")]
+    assert said == [f"{target}:2: not valid utf-8 text." + SKIPPED]

@@ -152,3 +152,33 @@ def test_evaluate_scores_a_kept_run_on_its_own_files():
     assert report["accuracy"] == pytest.approx(
         run.metrics["results"]["accuracy"]
     )
+
+
+def test_a_run_loads_in_the_precision_it_trained_with(tmp_path):
+    # A run trained in mixed_bfloat16 is scored and exported with the
+    # layers its model made under that policy; loaded in float32 it would
+    # translate differently from its own SavedModel.
+    from s2s_zoo import training
+
+    kept = tasks.load(os.path.join(KEPT, "translation"))
+    with training.global_dtype_policy("mixed_bfloat16"):
+        model = type(kept.model).from_config(kept.model.get_config())
+    run = TranslationRun(
+        model,
+        kept.source_tokenizer,
+        kept.target_tokenizer,
+        base.common.replace(kept.config, output_dir=str(tmp_path)),
+    )
+    expected = _use(run)  # builds the weights
+    run.save()
+    run.write_metrics(
+        {**kept.metrics, "training": {"precision": "mixed_bfloat16"}}
+    )
+
+    def policies(model):
+        return {layer.dtype_policy.name for layer in model._flatten_layers()}
+
+    assert "mixed_bfloat16" in policies(run.model)
+    again = tasks.load(str(tmp_path))
+    assert policies(again.model) == policies(run.model)
+    assert _use(again) == expected

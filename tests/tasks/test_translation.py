@@ -106,6 +106,19 @@ def test_train_writes_every_output(run):
     assert training_figures["target_tokens_per_second"] > 0
     assert saved["samples"][0]["source"] == "我喜欢中国美食"
     assert saved == trained.metrics
+    # TensorBoard logs, on by default: the epoch's figures as scalars.
+    events = [
+        os.path.join(folder, name)
+        for folder, _, names in os.walk(os.path.join(output_dir, "logs"))
+        for name in names
+        if name.startswith("events.out.tfevents")
+    ]
+    assert events, "no TensorBoard event file under logs/"
+    tags = set()
+    for path in events:
+        for event in tf.compat.v1.train.summary_iterator(path):
+            tags |= {value.tag for value in event.summary.value}
+    assert {"epoch_loss", "epoch_learning_rate"} <= tags, tags
     with open(os.path.join(output_dir, "history.csv")) as f:
         row = next(csv.DictReader(f))
     assert float(row["train_minutes"]) > 0 and "val_bleu" in row

@@ -68,6 +68,17 @@ class Config:
         "the file and sentence or line)",
     )
     epochs: int = option(25, "most epochs (the best dev epoch is kept)")
+    examples: typing.Optional[str] = option(
+        None,
+        "your own examples instead of the SemEval files: a TSV file "
+        "(sentence TAB aspect TAB polarity) or JSON lines (sentence, aspect "
+        "or start and end, polarity); split by sentence, 10% test",
+    )
+    tensorboard: bool = option(
+        True,
+        "write TensorBoard logs (losses, dev figures, learning rate) into "
+        "OUTPUT_DIR/logs: tensorboard --logdir OUTPUT_DIR/logs",
+    )
     resume: bool = option(False, "continue an interrupted run in --output-dir")
     dev_fraction: float = option(
         0.1, "share of the training sentences carved out for dev"

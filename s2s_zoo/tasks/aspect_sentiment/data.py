@@ -49,8 +49,131 @@ def tokenize(examples, level):
     return words, aspects
 
 
-def prepare(config):
-    """Reads and splits the SemEval files and builds the vocabularies."""
+def read_examples(path):
+    """Your own examples from a file: TSV lines `sentence<TAB>aspect<TAB>
+    polarity`, or JSON lines `{"sentence", "aspect" (or "start" and
+    "end"), "polarity"}` (a `.jsonl` file). Returns `(items, places)`,
+    `places` naming each item's file and line.
+
+    Raises:
+        ValueError: Naming the file and line of a malformed line.
+    """
+    import json
+
+    items, places = [], []
+    with open(
+        common.require_file(path, "the examples file", WHERE), encoding="utf-8"
+    ) as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            place = f"{path}, line {number}"
+            if path.endswith((".jsonl", ".json")):
+                try:
+                    row = json.loads(line)
+                    aspect = row.get("aspect")
+                    if aspect is None:
+                        aspect = (row["start"], row["end"])
+                    item = (row["sentence"], aspect, row["polarity"])
+                except (ValueError, KeyError, AttributeError) as error:
+                    raise ValueError(
+                        f"{place}: not a JSON object with sentence, aspect "
+                        f"(or start and end) and polarity ({error})."
+                    )
+            else:
+                fields = line.rstrip("\n").split("\t")
+                if len(fields) != 3:
+                    raise ValueError(
+                        f"{place}: expected sentence, aspect and polarity "
+                        f"separated by TABs, got {len(fields)} field(s)."
+                    )
+                item = tuple(fields)
+            items.append(item)
+            places.append(place)
+    return items, places
+
+
+def examples_from_items(items, names, places=None):
+    """`AspectExample`s from your own `(sentence, aspect, polarity)` items.
+
+    The aspect is a term of the sentence (found at its first occurrence)
+    or its character offsets `(start, end)`; the polarity is one of
+    `names`. Items with the same sentence share its id, so that a split
+    never cuts a sentence's aspects apart.
+
+    Raises:
+        ValueError: Naming the first bad item by its index.
+    """
+    examples, ids = [], {}
+    for index, item in enumerate(items):
+        where = places[index] if places else f"item {index} ({item!r:.80})"
+        if not isinstance(item, (tuple, list)) or len(item) != 3:
+            raise ValueError(
+                f"{where}: expected (sentence, aspect, polarity), where the "
+                "aspect is a term of the sentence or (start, end) offsets."
+            )
+        sentence, aspect, polarity = item
+        if not isinstance(sentence, str) or not sentence.strip():
+            raise ValueError(f"{where}: the sentence is empty.")
+        if polarity not in names:
+            raise ValueError(
+                f"{where}: unknown polarity {polarity!r}; valid: "
+                f"{', '.join(names)}."
+            )
+        if isinstance(aspect, (tuple, list)):
+            if (
+                len(aspect) != 2
+                or not all(isinstance(k, int) for k in aspect)
+                or not 0 <= aspect[0] < aspect[1] <= len(sentence)
+            ):
+                raise ValueError(
+                    f"{where}: offsets {aspect!r} are not (start, end) "
+                    f"inside the sentence's {len(sentence)} characters."
+                )
+            start, end = aspect
+        elif isinstance(aspect, str) and aspect.strip():
+            start = sentence.find(aspect)
+            if start < 0:
+                raise ValueError(
+                    f"{where}: the aspect {aspect!r} is not in the sentence."
+                )
+            end = start + len(aspect)
+        else:
+            raise ValueError(f"{where}: the aspect is empty.")
+        sentence_id = ids.setdefault(sentence, str(len(ids)))
+        examples.append(
+            semeval.AspectExample(
+                sentence_id, sentence, sentence[start:end], polarity, start, end
+            )
+        )
+    return examples
+
+
+# Your own examples are split by sentence like the bundled data's
+# sentence-level splits: a test share, and dev carved from the rest.
+OWN_TEST_FRACTION = 0.1
+
+
+def prepare(config, examples=None):
+    """Reads and splits the SemEval files (or your own `examples`, see
+    `examples_from_items`) and builds the vocabularies."""
+    names = tuple(semeval.label_names(config.classes))
+    places = None
+    if examples is None and config.examples:
+        examples, places = read_examples(config.examples)
+    if examples is not None:
+        own = examples_from_items(examples, names, places)
+        rest, test = splits_lib.group_split(
+            [e.sentence_id for e in own], [OWN_TEST_FRACTION], config.seed
+        )
+        train_all, test = [own[i] for i in rest], [own[i] for i in test]
+        train, dev = split_dev(train_all, config.dev_fraction, config.seed)
+        if not train or not test:
+            raise ValueError(
+                f"{len(own)} examples are too few to split into train, dev "
+                "and test; give more."
+            )
+        return _data(config, train, dev, test, names)
     train_path = common.require_file(
         config.train
         or common.data_path("semeval14", "Restaurants_Train_v2.xml"),
@@ -71,6 +194,10 @@ def prepare(config):
     train_all = semeval.read_semeval(train_path, **read)
     test = semeval.read_semeval(test_path, **read)
     train, dev = split_dev(train_all, config.dev_fraction, config.seed)
+    return _data(config, train, dev, test, names)
+
+
+def _data(config, train, dev, test, names):
     min_count = config.min_count
     if min_count is None:
         min_count = 1 if config.embeddings else 2
@@ -81,7 +208,7 @@ def prepare(config):
         train=train,
         dev=dev,
         test=test,
-        names=tuple(semeval.label_names(config.classes)),
+        names=names,
         vocabulary=aspect_text.Vocabulary.build(
             [words[i] for i in first.values()], min_count
         ),

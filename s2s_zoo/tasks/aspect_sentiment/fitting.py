@@ -1,6 +1,7 @@
 """The model of an aspect-sentiment run and its resumable fit."""
 
 import functools
+import os
 
 from s2s_zoo import registry
 from s2s_zoo import training
@@ -83,6 +84,9 @@ def fit(config, model, data, say=print, extra_callbacks=()):
             seed=config.seed,
         ),
         directory=config.output_dir,
+        tensorboard=os.path.join(config.output_dir, "logs")
+        if config.tensorboard
+        else None,
         epochs=config.epochs,
         steps_per_epoch=aspect_text.dataset_steps(
             len(data.train), config.batch_size

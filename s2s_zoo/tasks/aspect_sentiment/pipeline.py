@@ -1,6 +1,5 @@
 """`train`: an aspect-sentiment run from files to a served model."""
 
-import os
 import time
 
 import keras
@@ -19,8 +18,18 @@ from s2s_zoo.tasks.aspect_sentiment.run import AspectSentimentRun
 from s2s_zoo.tasks.aspect_sentiment.run import write_heatmaps
 
 
-def train(config=None, **overrides):
+def train(config=None, examples=None, **overrides):
     """Trains, selects on dev, evaluates on test, saves and exports.
+
+    Args:
+        config (Config): Settings; default `Config()`.
+        examples (list): Your own `(sentence, aspect, polarity)` items
+            instead of the SemEval files (`config.train` / `.test`): the
+            aspect a term of the sentence or its `(start, end)` character
+            offsets, the polarity one of the run's classes. Split by
+            sentence: 10% test, then `config.dev_fraction` of the rest
+            for dev.
+        **overrides: `Config` fields.
 
     Returns:
         An `AspectSentimentRun` whose `metrics` hold the test figures.
@@ -29,8 +38,8 @@ def train(config=None, **overrides):
     started = time.perf_counter()
     keras.utils.set_random_seed(config.seed)
     say = print if config.verbose else (lambda *a, **k: None)
-    os.makedirs(config.output_dir, exist_ok=True)
-    data = prepare(config)
+    base.claim_output_dir(config.output_dir, config.resume)
+    data = prepare(config, examples)
     say(
         f"train {len(data.train)}, dev {len(data.dev)}, test "
         f"{len(data.test)} examples; vocabulary {len(data.vocabulary)}, "
@@ -104,7 +113,7 @@ def train(config=None, **overrides):
             {k: v for k, v in model.get_config().items() if k != "name"},
             {"classes": list(data.names), "level": config.level, **report},
             time.perf_counter() - started,
-            common.command_line("aspect-sentiment", config),
+            common.command_line("train aspect-sentiment", config),
             training=figures,
             heatmaps=heatmaps,
         )

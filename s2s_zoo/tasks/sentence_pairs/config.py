@@ -179,6 +179,17 @@ class Config:
     )
     heatmap_pairs: int = option(2, "dev pairs whose attention is drawn")
     export: bool = option(True, "write model.keras and the SavedModel")
+    pairs: typing.Optional[str] = option(
+        None,
+        "your own pairs instead of the task's files: a TSV file (first TAB "
+        "second TAB label) or JSON lines (first, second, label); split "
+        "80/10/10",
+    )
+    tensorboard: bool = option(
+        True,
+        "write TensorBoard logs (losses, dev figures, learning rate) into "
+        "OUTPUT_DIR/logs: tensorboard --logdir OUTPUT_DIR/logs",
+    )
     resume: bool = option(False, "continue an interrupted run in --output-dir")
     strict_data: bool = option(
         False,

@@ -206,10 +206,117 @@ class Data:
         return self.splits["dev"]
 
 
-def prepare(config):
-    """Reads the task's files, builds the vocabulary on train, the word
-    vectors and the model settings, and encodes every split."""
-    splits = load_splits(config)
+def pairs_from_items(items, task, places=None):
+    """`SentencePairs` from your own `(first, second, label)` items: the
+    label 0/1 for `wikiqa` (is the second an answer to the first, a
+    question; pairs of one question form a group) and `msrp` (paraphrase),
+    and ENTAILMENT / NEUTRAL / CONTRADICTION for `sick`.
+
+    Raises:
+        ValueError: Naming the first bad item (its index, or its file and
+            line in `places`).
+    """
+    first, second, labels = [], [], []
+    for index, item in enumerate(items):
+        where = places[index] if places else f"item {index} ({item!r:.80})"
+        if not isinstance(item, (tuple, list)) or len(item) != 3:
+            raise ValueError(f"{where}: expected (first, second, label).")
+        a, b, label = item
+        for sentence in (a, b):
+            if not isinstance(sentence, str) or not sentence.strip():
+                raise ValueError(f"{where}: a sentence is empty.")
+        if task == "sick":
+            if label not in data_lib.SICK_LABELS:
+                raise ValueError(
+                    f"{where}: unknown label {label!r}; valid: "
+                    f"{', '.join(data_lib.SICK_LABELS)}."
+                )
+            label = data_lib.SICK_LABELS.index(label)
+        elif label in (0, 1, "0", "1"):
+            label = int(label)
+        else:
+            raise ValueError(
+                f"{where}: unknown label {label!r}; {task} labels are 0 and 1."
+            )
+        first.append(a)
+        second.append(b)
+        labels.append(label)
+    return data_lib.SentencePairs(
+        sentence1=first,
+        sentence2=second,
+        labels=np.array(labels, dtype="int64"),
+        groups=list(first) if task == "wikiqa" else None,
+    )
+
+
+def read_pairs(path, task):
+    """Your own pairs from a file: TSV lines `first<TAB>second<TAB>label`
+    or JSON lines `{"first", "second", "label"}` (a `.jsonl` file)."""
+    import json
+
+    items, places = [], []
+    with open(
+        common.require_file(
+            path, "the pairs file", "Give a TSV or JSONL file."
+        ),
+        encoding="utf-8",
+    ) as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            place = f"{path}, line {number}"
+            if path.endswith((".jsonl", ".json")):
+                try:
+                    row = json.loads(line)
+                    item = (row["first"], row["second"], row["label"])
+                except (ValueError, KeyError, TypeError) as error:
+                    raise ValueError(
+                        f"{place}: not a JSON object with first, second and "
+                        f"label ({error})."
+                    )
+            else:
+                item = tuple(line.rstrip("\n").split("\t"))
+                if len(item) != 3:
+                    raise ValueError(
+                        f"{place}: expected first, second and label "
+                        f"separated by TABs, got {len(item)} field(s)."
+                    )
+            items.append(item)
+            places.append(place)
+    return pairs_from_items(items, task, places)
+
+
+# Your own pairs: 80 / 10 / 10, by question for WikiQA.
+OWN_FRACTIONS = (0.1, 0.1)
+
+
+def own_splits(pairs, task, seed):
+    """Train / dev / test of your own pairs."""
+    if task == "wikiqa":
+        parts = splits_lib.group_split(pairs.groups, list(OWN_FRACTIONS), seed)
+    else:
+        parts = splits_lib.random_split(len(pairs), list(OWN_FRACTIONS), seed)
+    train, dev, test = [pairs.subset(p) for p in parts]
+    if not len(train) or not len(dev) or not len(test):
+        raise ValueError(
+            f"{len(pairs)} pairs are too few to split into train, dev and "
+            "test; give more."
+        )
+    return {"train": train, "dev": dev, "test": test}
+
+
+def prepare(config, pairs=None):
+    """Reads the task's files (or your own `pairs`, see `pairs_from_items`),
+    builds the vocabulary on train, the word vectors and the model
+    settings, and encodes every split."""
+    if pairs is None and config.pairs:
+        pairs = read_pairs(config.pairs, config.task)
+    elif pairs is not None:
+        pairs = pairs_from_items(pairs, config.task)
+    if pairs is not None:
+        splits = own_splits(pairs, config.task, config.seed)
+    else:
+        splits = load_splits(config)
     train_pairs = splits["train"]
     if config.max_train_pairs:
         splits["train"] = train_pairs = train_pairs.subset(

@@ -207,6 +207,9 @@ def fit(config, data, say=print, extra_callbacks=()):
             model,
             functools.partial(_epochs, data, config.batch_size, seed),
             directory=output_dir,
+            tensorboard=os.path.join(output_dir, "logs", f"restart{restart}")
+            if config.tensorboard
+            else None,
             prefix=_prefix(restart),
             epochs=epochs,
             steps_per_epoch=-(-len(data.labels) // config.batch_size),

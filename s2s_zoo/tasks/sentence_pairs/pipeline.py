@@ -1,6 +1,5 @@
 """`train`: a sentence-pair run from files to a served model."""
 
-import os
 import time
 
 import keras
@@ -18,8 +17,17 @@ from s2s_zoo.tasks.sentence_pairs.run import plot_attention
 from s2s_zoo.tasks.sentence_pairs.run import task_figures
 
 
-def train(config=None, **overrides):
+def train(config=None, pairs=None, **overrides):
     """Trains with restarts, selects on dev, evaluates, saves, exports.
+
+    Args:
+        config (Config): Settings; `config.task` names the kind of pairs.
+        pairs (list): Your own `(first, second, label)` items instead of
+            the task's files: the label 0/1 for wikiqa (question, candidate
+            answer) and msrp (paraphrase), ENTAILMENT / NEUTRAL /
+            CONTRADICTION for sick. Split 80 / 10 / 10 (by question for
+            wikiqa).
+        **overrides: `Config` fields.
 
     Returns:
         A `SentencePairRun` whose `metrics` hold the dev and test figures.
@@ -31,9 +39,11 @@ def train(config=None, **overrides):
             f"restarts={config.restarts!r}, epochs={config.epochs!r}."
         )
     started = time.perf_counter()
-    os.makedirs(config.output_dir, exist_ok=True)
+    # A finished run keeps its checkpoints: --resume with more epochs
+    # continues it, keeping its history.
+    base.claim_output_dir(config.output_dir, config.resume, continuable=True)
     keras.utils.set_random_seed(config.seed)
-    data = prepare(config)
+    data = prepare(config, pairs)
     fitted = fit(config, data)
     model = fitted.model
     run = SentencePairRun(model, data.tokenizer, config)
@@ -62,7 +72,7 @@ def train(config=None, **overrides):
             data.model_config,
             results,
             time.perf_counter() - started,
-            common.command_line("sentence-pairs", config),
+            common.command_line("train sentence-pairs", config),
             training={
                 "best_epoch": fitted.best_epoch,
                 "restarts": [

@@ -142,6 +142,11 @@ class Config:
     )
     output_dir: str = option("runs/translate", "where every output is written")
     seed: int = option(0, "random seed")
+    tensorboard: bool = option(
+        True,
+        "write TensorBoard logs (losses, dev figures, learning rate) into "
+        "OUTPUT_DIR/logs: tensorboard --logdir OUTPUT_DIR/logs",
+    )
     resume: bool = option(False, "continue an interrupted run in --output-dir")
     strict_data: bool = option(
         False,
@@ -217,3 +222,56 @@ def search_options(config, **overrides):
         elif value != getattr(defaults, name):
             options[keyword] = value
     return options
+
+
+# Language codes whose text the default tokenizers read well: Chinese and
+# Japanese by character, the rest by WordPiece over words.
+CHARACTER_LANGUAGES = ("zh", "ja")
+
+
+def check(config):
+    """Checks the values of `config` before any work starts, so that a bad
+    one never costs a run.
+
+    Raises:
+        ValueError: Naming the flag and the valid values.
+    """
+    problems = []
+    for name in (
+        "batch_size",
+        "beam_width",
+        "max_length",
+        "bucket_width",
+        "source_vocabulary_size",
+        "target_vocabulary_size",
+    ):
+        if getattr(config, name) < 1:
+            problems.append(
+                f"--{name.replace('_', '-')} must be at least 1, got "
+                f"{getattr(config, name)}"
+            )
+    if config.max_minutes < 0:
+        problems.append(
+            f"--max-minutes must be 0 (no budget) or more, got "
+            f"{config.max_minutes}"
+        )
+    if config.epochs is not None and config.epochs < 1:
+        problems.append(f"--epochs must be at least 1, got {config.epochs}")
+    if config.learning_rate <= 0:
+        problems.append(
+            f"--learning-rate must be positive, got {config.learning_rate}"
+        )
+    for name in ("source_lang", "target_lang"):
+        code = getattr(config, name)
+        if not (
+            isinstance(code, str)
+            and 2 <= len(code) <= 3
+            and code.isalpha()
+            and code.islower()
+        ):
+            problems.append(
+                f"--{name.replace('_', '-')} {code!r} is not a language code "
+                "(two or three lowercase letters, e.g. zh, en, fr)"
+            )
+    if problems:
+        raise ValueError("; ".join(problems) + ".")

@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from s2s_zoo import distributed
+from s2s_zoo import progress
 from s2s_zoo.data import translation as text
 from s2s_zoo.tasks import common
 
@@ -89,6 +90,50 @@ def _tokenizer_dir(config):
     return os.path.join(config.output_dir, "vocabulary")
 
 
+def _cjk_share(sentences):
+    """The share of Chinese / Japanese characters among the letters."""
+    letters = cjk = 0
+    for sentence in sentences:
+        for ch in sentence:
+            if ch.isalpha():
+                letters += 1
+                code = ord(ch)
+                cjk += (
+                    0x4E00 <= code <= 0x9FFF  # CJK ideographs
+                    or 0x3400 <= code <= 0x4DBF
+                    or 0x3040 <= code <= 0x30FF  # kana
+                    or 0xF900 <= code <= 0xFAFF
+                )
+    return cjk / letters if letters else 0.0
+
+
+def check_languages(pairs, config, sample=500):
+    """Refuses language codes that contradict the data: the codes choose
+    the tokenizers (by character for zh and ja, WordPiece otherwise), so
+    French data read as `--source-lang zh` would train the wrong one.
+
+    Raises:
+        ValueError: Naming the side, its code and what the text looks like.
+    """
+    from s2s_zoo.tasks.translation.config import CHARACTER_LANGUAGES
+
+    for index, name in ((0, "source"), (1, "target")):
+        code = getattr(config, f"{name}_lang")
+        share = _cjk_share(p[index] for p in pairs[:sample])
+        if code in CHARACTER_LANGUAGES and share < 0.3:
+            raise ValueError(
+                f"--{name}-lang {code}, but the {name} side of the data is "
+                f"{100 * share:.0f}% Chinese or Japanese characters: set "
+                f"--{name}-lang to its language (e.g. fr, en)."
+            )
+        if code not in CHARACTER_LANGUAGES and share > 0.5:
+            raise ValueError(
+                f"--{name}-lang {code}, but the {name} side of the data is "
+                f"{100 * share:.0f}% Chinese or Japanese characters: set "
+                f"--{name}-lang zh (or ja)."
+            )
+
+
 def prepare(config, pairs=None):
     """Splits the pairs, trains (or, resuming, reloads) the tokenizers and
     builds the tf.data pipelines.
@@ -108,13 +153,15 @@ def prepare(config, pairs=None):
             config.target_lang,
             config.strict_data,
         )
+    check_languages(pairs, config)
     splits = split(config, pairs)
     train_pairs = splits["train"]
-    if not train_pairs or not splits["dev"]:
+    if not train_pairs or not splits["dev"] or not splits["test"]:
         raise ValueError(
-            f"{len(pairs)} pairs give {len(train_pairs)} training and "
-            f"{len(splits['dev'])} dev pairs; a run needs both (the split "
-            "keeps about 92% for training, 4% for dev and 4% for test)."
+            f"{len(pairs)} pairs give {len(train_pairs)} training, "
+            f"{len(splits['dev'])} dev and {len(splits['test'])} test "
+            "pairs; a run needs all three (the split keeps about 92% for "
+            "training, 4% for dev and 4% for test): give more pairs."
         )
     vocabulary = _tokenizer_dir(config)
     if config.resume and os.path.exists(
@@ -123,23 +170,36 @@ def prepare(config, pairs=None):
         source = text.Tokenizer.load(vocabulary, "source")
         target = text.Tokenizer.load(vocabulary, "target")
     else:
-        source = text.Tokenizer.train(
-            [s for s, _ in train_pairs],
-            config.source_tokenizer
-            or text.default_tokenizer_kind(config.source_lang),
-            config.source_vocabulary_size,
-            character_coverage=text.character_coverage(config.source_lang),
-        )
-        target = text.Tokenizer.train(
-            [t for _, t in train_pairs],
-            config.target_tokenizer
-            or text.default_tokenizer_kind(config.target_lang),
-            config.target_vocabulary_size,
-            character_coverage=text.character_coverage(config.target_lang),
-        )
+        with progress.stage(
+            f"training the tokenizers on {len(train_pairs):,} pairs"
+        ):
+            source, target = _train_tokenizers(config, train_pairs)
         if distributed.current().is_chief:
             source.save(vocabulary, "source")
             target.save(vocabulary, "target")
+    return _finish(config, splits, source, target)
+
+
+def _train_tokenizers(config, train_pairs):
+    source = text.Tokenizer.train(
+        [s for s, _ in train_pairs],
+        config.source_tokenizer
+        or text.default_tokenizer_kind(config.source_lang),
+        config.source_vocabulary_size,
+        character_coverage=text.character_coverage(config.source_lang),
+    )
+    target = text.Tokenizer.train(
+        [t for _, t in train_pairs],
+        config.target_tokenizer
+        or text.default_tokenizer_kind(config.target_lang),
+        config.target_vocabulary_size,
+        character_coverage=text.character_coverage(config.target_lang),
+    )
+    return source, target
+
+
+def _finish(config, splits, source, target):
+    train_pairs = splits["train"]
     train_ids = text.encode_pairs(
         train_pairs, source, target, config.max_length
     )

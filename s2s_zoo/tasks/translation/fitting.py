@@ -203,6 +203,9 @@ def fit(config, model, data, clock=time.perf_counter, extra_callbacks=()):
         model,
         data.train_epochs,
         directory=config.output_dir,
+        tensorboard=os.path.join(config.output_dir, "logs")
+        if config.tensorboard
+        else None,
         epochs=epochs,
         steps_per_epoch=data.batches,
         seed=config.seed,

@@ -8,12 +8,14 @@ import time
 import keras
 
 from s2s_zoo import distributed
+from s2s_zoo import progress
 from s2s_zoo import training
 from s2s_zoo.tasks import base
 from s2s_zoo.tasks import common
 from s2s_zoo.tasks.translation.config import SAMPLES
 from s2s_zoo.tasks.translation.config import TASK
 from s2s_zoo.tasks.translation.config import Config
+from s2s_zoo.tasks.translation.config import check
 from s2s_zoo.tasks.translation.data import prepare
 from s2s_zoo.tasks.translation.fitting import averaging_callbacks
 from s2s_zoo.tasks.translation.fitting import build
@@ -39,6 +41,8 @@ def train(config=None, pairs=None, *, clock=time.perf_counter, **overrides):
         A `TranslationRun`; its `metrics` hold the test figures.
     """
     config = common.replace(config or Config(), **overrides)
+    check(config)
+    base.claim_output_dir(config.output_dir, config.resume)
     setup = distributed.setup(
         config.distribute,
         config.coordinator_address,
@@ -85,7 +89,8 @@ def _train(config, pairs, clock):
             model, data.source_tokenizer, data.target_tokenizer, config
         )
         run.save()
-        results = evaluate(run, data.splits["test"])
+        with progress.stage("scoring the test split"):
+            results = evaluate(run, data.splits["test"])
         hypotheses = results.pop("hypotheses")
         if averaging:
             results["weight_averaging"] = _score_averages(
@@ -93,7 +98,8 @@ def _train(config, pairs, clock):
             )
         samples = _samples(run, data)
         if config.export:
-            run.export()
+            with progress.stage("exporting the SavedModel"):
+                run.export()
     history = fitted.run_history
     dev_losses = history.get("val_loss", [])
     run.write_metrics(
@@ -103,7 +109,7 @@ def _train(config, pairs, clock):
             model_config(config, data.source_tokenizer, data.target_tokenizer),
             results,
             time.perf_counter() - wall_start,
-            common.command_line("translate", config),
+            common.command_line("train translation", config),
             training={
                 # Over every epoch, those before a resume included.
                 "epochs_completed": len(history.get("loss", [])),

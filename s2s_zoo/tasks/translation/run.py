@@ -235,7 +235,10 @@ def evaluate(run, pairs=None, beam_width=None, batch_size=None, **options):
     translator = run.translator(beam_width, **options)
     translator.translate(tf.constant(sources[:2]))  # trace once, untimed
     hypotheses, seconds = translate_corpus(
-        translator, sources, batch_size or run.config.batch_size
+        translator,
+        sources,
+        batch_size or run.config.batch_size,
+        progress=f"decoding {len(sources)} sentences",
     )
     return {
         "bleu": metrics.corpus_bleu(hypotheses, references),
