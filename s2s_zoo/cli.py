@@ -193,7 +193,8 @@ def parser():
         description="Train, evaluate and export a model of a task; "
         "`s2s-zoo train TASK --help` lists the task's flags.",
     )
-    kinds = train.add_subparsers(dest="task", required=True)
+    # Not "task": sentence pairs has a --task flag of its own.
+    kinds = train.add_subparsers(dest="train_task", required=True)
     for command, task in TRAIN.items():
         _task_parser(kinds, command, tasks.get(task))
     for command, task in COMMANDS.items():
@@ -476,8 +477,8 @@ def main(argv=None):
             raise SystemExit(f"s2s-zoo ensemble: error: {error}")
         return 0
     if arguments.command == "train":
-        name = f"train {arguments.task}"
-        module = tasks.get(TRAIN[arguments.task])
+        name = f"train {arguments.train_task}"
+        module = tasks.get(TRAIN[arguments.train_task])
     else:
         name = arguments.command
         module = tasks.get(COMMANDS[arguments.command])

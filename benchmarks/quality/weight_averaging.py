@@ -2,7 +2,8 @@
 moving averages and their averages of the last epochs, as one table.
 
     for seed in 0 1 2; do
-      s2s-zoo train translation --ema-decay 0.999 --average-last 3 --seed $seed \
+      s2s-zoo train translation --ema-decay 0.999 --average-last 3 \
+          --seed $seed \
           --output-dir runs/averaging_$seed
     done
     python -m benchmarks.quality.weight_averaging \

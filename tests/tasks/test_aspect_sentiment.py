@@ -183,6 +183,7 @@ def test_outputs_are_written_atomically(term_run):
         "best.weights.h5.json",
         "heatmaps",
         "history.csv",
+        "logs",  # TensorBoard's
         "metrics.json",
         "model.keras",
         "run.json",
@@ -367,6 +368,7 @@ def test_category_level_binary_with_pretrained_vectors(tmp_path, capsys):
     # The file's 3-d vectors set the embedding width (checked above).
     assert sorted(os.listdir(tmp_path / "out")) == [
         "history.csv",
+        "logs",
         "metrics.json",
     ]
 

@@ -234,7 +234,9 @@ def test_trained_vectors_start_at_trained_vector_norm_per_restart(
     # WikiQA's own default, None: Keras' initializer, nothing copied in
     del config["trained_vector_norm"]
     starts.clear()
-    metrics = main({**config, "restarts": 1})
+    metrics = main(
+        {**config, "restarts": 1, "output_dir": str(tmp_path / "again")}
+    )
     assert starts == [None]
     assert metrics["config"]["trained_vector_norm"] is None
 

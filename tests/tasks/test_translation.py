@@ -144,7 +144,9 @@ def test_load_gives_back_the_same_translator(run):
         len(again.source_tokens[1]),
     )
     assert len(again.source_tokens[1]) == 5  # characters, [UNK] for unseen
-    np.testing.assert_allclose(weights.sum(-1), 1.0, rtol=1e-4)
+    # Loaded in the precision it trained in: bfloat16 where the CPU has it
+    # (8 bits of mantissa), as its SavedModel computes.
+    np.testing.assert_allclose(weights.sum(-1), 1.0, rtol=2**-7)
     assert loaded.metrics["results"] == trained.metrics["results"]
 
 

@@ -245,12 +245,13 @@ def check(config):
         "source_vocabulary_size",
         "target_vocabulary_size",
     ):
-        if getattr(config, name) < 1:
+        value = getattr(config, name)
+        if value is not None and value < 1:
             problems.append(
                 f"--{name.replace('_', '-')} must be at least 1, got "
                 f"{getattr(config, name)}"
             )
-    if config.max_minutes < 0:
+    if config.max_minutes is not None and config.max_minutes < 0:
         problems.append(
             f"--max-minutes must be 0 (no budget) or more, got "
             f"{config.max_minutes}"

@@ -1,8 +1,8 @@
 """Trains the built-in trained presets and writes them into the package.
 
-    python recipes/presets.py                     # trains what is missing
-    python recipes/presets.py --translator-run runs/translate
-    python recipes/presets.py --only bottleneck
+    python -m benchmarks.make_presets           # trains what is missing
+    python -m benchmarks.make_presets --translator-run runs/translate
+    python -m benchmarks.make_presets --only bottleneck
 
 - `bahdanau_zh_en_tatoeba`: the default recipe (`python recipes/translate.py
   --output-dir runs/presets/translator`, 15 minutes), or the finished run
