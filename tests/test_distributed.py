@@ -8,6 +8,7 @@ device counts are fixed at start-up), on this machine's CPU.
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -160,7 +161,8 @@ def _translate(port, index, output_dir, epochs, resume=False):
         with open(os.path.join(bundled, "cmn.txt"), encoding="utf-8") as f:
             data.write_text("".join(f.readlines()[:300]), encoding="utf-8")
     command = [
-        *(sys.executable, "-m", "s2s_zoo.cli", "train", "translation"),
+        # The installed `s2s-zoo` entry point, as a user starts a job.
+        *(shutil.which("s2s-zoo") or "s2s-zoo", "train", "translation"),
         *("--backend", "jax", "--distribute", "data_parallel"),
         *("--num-processes", "2", "--process-id", str(index)),
         *("--coordinator-address", f"127.0.0.1:{port}"),

@@ -542,12 +542,14 @@ def second_run(tmp_path_factory):
 def test_an_ensemble_of_runs_is_scored_saved_and_served(
     run, second_run, tmp_path
 ):
-    from s2s_zoo import cli
     from s2s_zoo.models.ensemble import Ensemble
+    from tests.test_cli_verbs import s2s_zoo
 
     members = [run[0], second_run[0]]
     out = str(tmp_path / "ensemble")
-    assert cli.main(["ensemble", *members, "--output-dir", out]) == 0
+    # Through the installed `s2s-zoo` entry point, as a user runs it.
+    code, _, err = s2s_zoo("ensemble", *members, "--output-dir", out)
+    assert code == 0, err[-3000:]
     with open(os.path.join(out, "metrics.json")) as f:
         metrics = json.load(f)["results"]
     assert [m["run"] for m in metrics["members"]] == members
