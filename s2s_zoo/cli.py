@@ -371,6 +371,15 @@ def _is_training(argv):
     return rest[0].startswith("-") and rest[0] not in ("-h", "--help")
 
 
+def _decoding_options(arguments):
+    """The decoding flags given (`--beam-width`, `--length-penalty`)."""
+    return {
+        name: getattr(arguments, name)
+        for name in ("beam_width", "length_penalty")
+        if getattr(arguments, name) is not None
+    }
+
+
 def _run_verb(arguments):
     from s2s_zoo import commands
 
@@ -380,14 +389,7 @@ def _run_verb(arguments):
         commands.require_task(run, f"s2s-zoo {verb}", ANSWER_VERBS[verb][0])
         options = {}
         if verb == "translate":
-            options = {
-                k: v
-                for k, v in (
-                    ("beam_width", arguments.beam_width),
-                    ("length_penalty", arguments.length_penalty),
-                )
-                if v is not None
-            }
+            options = _decoding_options(arguments)
         interactive = arguments.input is None and sys.stdin.isatty()
         lines = commands.read_lines(arguments.input)
         out = (
@@ -415,14 +417,7 @@ def _run_verb(arguments):
         if arguments.output:
             commands.write_json(arguments.output, figures)
     elif verb == "export":
-        options = {
-            k: v
-            for k, v in (
-                ("beam_width", arguments.beam_width),
-                ("length_penalty", arguments.length_penalty),
-            )
-            if v is not None
-        }
+        options = _decoding_options(arguments)
         print(commands.export(run, arguments.output, **options))
     elif verb == "average":
         metrics = commands.average(

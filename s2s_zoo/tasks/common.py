@@ -10,6 +10,7 @@ tokenizers, so `s2s_zoo.tasks.load(run_dir)` gets it back in one call.
 
 import dataclasses
 import difflib
+import json
 import os
 import platform
 import re
@@ -173,6 +174,43 @@ def require_file(path, what, where):
     if not os.path.exists(path):
         raise FileNotFoundError(f"{what}: {path!r} does not exist. {where}")
     return path
+
+
+def read_item_lines(path, what, where, tsv_fields, json_fields, from_json):
+    """Your own items from a file, one a line: a TSV line of the three
+    fields `tsv_fields` names (split on TABs), or a JSON object on each
+    line of a `.jsonl` / `.json` file, made into an item by
+    `from_json(row)`. Blank
+    lines are skipped. Returns `(items, places)`, `places` naming each
+    item's file and line.
+
+    Raises:
+        FileNotFoundError: For a missing file (`what`, `where`).
+        ValueError: Naming the file and line of a malformed line.
+    """
+    items, places = [], []
+    with open(require_file(path, what, where), encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            place = f"{path}, line {number}"
+            if path.endswith((".jsonl", ".json")):
+                try:
+                    item = from_json(json.loads(line))
+                except (ValueError, KeyError, TypeError, AttributeError) as e:
+                    raise ValueError(
+                        f"{place}: not a JSON object with {json_fields} ({e})."
+                    )
+            else:
+                item = tuple(line.rstrip("\n").split("\t"))
+                if len(item) != 3:
+                    raise ValueError(
+                        f"{place}: expected {tsv_fields} separated by TABs, "
+                        f"got {len(item)} field(s)."
+                    )
+            items.append(item)
+            places.append(place)
+    return items, places
 
 
 DATA_DIR_VARIABLE = "S2S_ZOO_DATA"

@@ -58,39 +58,21 @@ def read_examples(path):
     Raises:
         ValueError: Naming the file and line of a malformed line.
     """
-    import json
 
-    items, places = [], []
-    with open(
-        common.require_file(path, "the examples file", WHERE), encoding="utf-8"
-    ) as f:
-        for number, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            place = f"{path}, line {number}"
-            if path.endswith((".jsonl", ".json")):
-                try:
-                    row = json.loads(line)
-                    aspect = row.get("aspect")
-                    if aspect is None:
-                        aspect = (row["start"], row["end"])
-                    item = (row["sentence"], aspect, row["polarity"])
-                except (ValueError, KeyError, AttributeError) as error:
-                    raise ValueError(
-                        f"{place}: not a JSON object with sentence, aspect "
-                        f"(or start and end) and polarity ({error})."
-                    )
-            else:
-                fields = line.rstrip("\n").split("\t")
-                if len(fields) != 3:
-                    raise ValueError(
-                        f"{place}: expected sentence, aspect and polarity "
-                        f"separated by TABs, got {len(fields)} field(s)."
-                    )
-                item = tuple(fields)
-            items.append(item)
-            places.append(place)
-    return items, places
+    def from_json(row):
+        aspect = row.get("aspect")
+        if aspect is None:
+            aspect = (row["start"], row["end"])
+        return (row["sentence"], aspect, row["polarity"])
+
+    return common.read_item_lines(
+        path,
+        "the examples file",
+        WHERE,
+        "sentence, aspect and polarity",
+        "sentence, aspect (or start and end) and polarity",
+        from_json,
+    )
 
 
 def examples_from_items(items, names, places=None):

@@ -252,37 +252,14 @@ def pairs_from_items(items, task, places=None):
 def read_pairs(path, task):
     """Your own pairs from a file: TSV lines `first<TAB>second<TAB>label`
     or JSON lines `{"first", "second", "label"}` (a `.jsonl` file)."""
-    import json
-
-    items, places = [], []
-    with open(
-        common.require_file(
-            path, "the pairs file", "Give a TSV or JSONL file."
-        ),
-        encoding="utf-8",
-    ) as f:
-        for number, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            place = f"{path}, line {number}"
-            if path.endswith((".jsonl", ".json")):
-                try:
-                    row = json.loads(line)
-                    item = (row["first"], row["second"], row["label"])
-                except (ValueError, KeyError, TypeError) as error:
-                    raise ValueError(
-                        f"{place}: not a JSON object with first, second and "
-                        f"label ({error})."
-                    )
-            else:
-                item = tuple(line.rstrip("\n").split("\t"))
-                if len(item) != 3:
-                    raise ValueError(
-                        f"{place}: expected first, second and label "
-                        f"separated by TABs, got {len(item)} field(s)."
-                    )
-            items.append(item)
-            places.append(place)
+    items, places = common.read_item_lines(
+        path,
+        "the pairs file",
+        "Give a TSV or JSONL file.",
+        "first, second and label",
+        "first, second and label",
+        lambda row: (row["first"], row["second"], row["label"]),
+    )
     return pairs_from_items(items, task, places)
 
 
