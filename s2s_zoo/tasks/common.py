@@ -180,9 +180,8 @@ def read_item_lines(path, what, where, tsv_fields, json_fields, from_json):
     """Your own items from a file, one a line: a TSV line of the three
     fields `tsv_fields` names (split on TABs), or a JSON object on each
     line of a `.jsonl` / `.json` file, made into an item by
-    `from_json(row)`. Blank
-    lines are skipped. Returns `(items, places)`, `places` naming each
-    item's file and line.
+    `from_json(row)`. Blank lines are skipped. Returns `(items, places)`,
+    `places` naming each item's file and line.
 
     Raises:
         FileNotFoundError: For a missing file (`what`, `where`).
