@@ -13,6 +13,7 @@ Microsoft YaHei...), then the subset of Droid Sans Fallback that ships with
 s2s_zoo. If none is usable it raises an error that says what to install.
 """
 
+import io
 import os
 
 import numpy as np
@@ -104,6 +105,20 @@ def attention_heatmap(weights, source_tokens, target_tokens, path, title=None):
         path (str): Output file.
         title (str): Optional title.
     """
+    fig = _attention_figure(weights, source_tokens, target_tokens, title)
+    _save(fig, path)
+    return path
+
+
+def attention_png(weights, source_tokens, target_tokens, title=None):
+    """The heatmap of `attention_heatmap` as PNG bytes (for TensorBoard)."""
+    fig = _attention_figure(weights, source_tokens, target_tokens, title)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _attention_figure(weights, source_tokens, target_tokens, title):
     weights = np.asarray(weights)[: len(target_tokens), : len(source_tokens)]
     font = cjk_font()
     width = max(4.0, 0.45 * len(source_tokens) + 2)
@@ -124,8 +139,7 @@ def attention_heatmap(weights, source_tokens, target_tokens, path, title=None):
         ax.set_title(title, fontproperties=font, fontsize=10, pad=28)
     fig.colorbar(image, ax=ax, fraction=0.04)
     fig.tight_layout()
-    _save(fig, path)
-    return path
+    return fig
 
 
 def _save(fig, path, dpi=None):

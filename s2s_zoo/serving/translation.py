@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from s2s_zoo.data.vocabulary import PADDING_ID
 from s2s_zoo.serving.base import ServingModule
 from s2s_zoo.serving.base import backend_function
 from s2s_zoo.serving.base import bound_text
@@ -256,6 +257,30 @@ def make_translator(model, source_tokenizer, target_tokenizer, **kwargs):
         else (EagerTranslator)
     )
     return cls(model, source_tokenizer, target_tokenizer, **kwargs)
+
+
+def unpack(out, k, source_vocabulary, target_vocabulary, has_attention=True):
+    """Sentence `k` of a translator's output as tokens.
+
+    Returns `(source_tokens, output_tokens, attention)`: the source and
+    output token strings without padding, and the attention weights cut
+    to them, `(len(output_tokens), len(source_tokens))` (no columns for a
+    model without attention).
+    """
+    source_ids = np.asarray(out["source_ids"][k])
+    source_ids = source_ids[source_ids != PADDING_ID]
+    output_ids = np.asarray(out["token_ids"][k])
+    output_ids = output_ids[output_ids != PADDING_ID]
+    if has_attention:
+        weights = np.asarray(out["attention"][k])
+        weights = weights[: len(output_ids), : len(source_ids)]
+    else:
+        weights = np.zeros((len(output_ids), 0), "float32")
+    return (
+        [source_vocabulary[i] for i in source_ids],
+        [target_vocabulary[i] for i in output_ids],
+        weights,
+    )
 
 
 def translate_corpus(translator, sources, batch_size=64, progress=None):

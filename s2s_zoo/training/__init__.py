@@ -17,6 +17,7 @@ Every public name is importable from `s2s_zoo.training` itself.
 from s2s_zoo.training.averaging import ExponentialMovingAverage
 from s2s_zoo.training.averaging import KeepLastCheckpoints
 from s2s_zoo.training.averaging import average_checkpoints
+from s2s_zoo.training.callbacks import AttentionImages
 from s2s_zoo.training.callbacks import BudgetDecay
 from s2s_zoo.training.callbacks import CallbackState
 from s2s_zoo.training.callbacks import DevBleu
@@ -47,6 +48,7 @@ from s2s_zoo.training.resume import start_or_resume
 from s2s_zoo.training.resume import unreadable
 
 __all__ = [
+    "AttentionImages",
     "BudgetDecay",
     "CallbackState",
     "DevBleu",

@@ -148,6 +148,19 @@ class Throughput(keras.callbacks.Callback):
         self.batches = 0
         self.seconds = 0.0
         self._first = True
+        self._epoch_start = (0, 0.0)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = (self.batches, self.seconds)
+
+    def on_epoch_end(self, epoch, logs=None):
+        # The epoch's own speed, for the history and TensorBoard.
+        batches = self.batches - self._epoch_start[0]
+        seconds = self.seconds - self._epoch_start[1]
+        if logs is not None and seconds > 0:
+            logs["train_sentences_per_second"] = (
+                batches * self.sentences_per_batch / seconds
+            )
 
     def on_train_batch_begin(self, batch, logs=None):
         self._batch_start = time.perf_counter()
@@ -425,3 +438,74 @@ class DevBleu(keras.callbacks.Callback):
             f"{lowercase:.2f})",
             flush=True,
         )
+
+
+class AttentionImages(keras.callbacks.Callback):
+    """Writes the attention of a few fixed dev sentences as TensorBoard
+    images after the first epoch and every `every` epochs after it (1,
+    1 + every, ...): how alignment forms as a model trains.
+
+    Greedy search over the live weights, one heatmap per sentence under
+    `attention/1`, `attention/2`, ... (a slider per epoch in TensorBoard's
+    Images tab). Only the first process of a job writes.
+
+    Args:
+        translator: An `s2s_zoo.serving.Translator` over the model being
+            trained, returning the attention of its best beam.
+        sources (list[str]): The sentences (a few).
+        source_vocabulary, target_vocabulary (list[str]): Token strings by
+            id, to label the axes.
+        folder (str): The TensorBoard log folder of the images.
+        every (int): Epochs between two sets of images.
+    """
+
+    def __init__(
+        self,
+        translator,
+        sources,
+        source_vocabulary,
+        target_vocabulary,
+        folder,
+        every=2,
+    ):
+        super().__init__()
+        self.translator = translator
+        self.sources = list(sources)
+        self.source_vocabulary = source_vocabulary
+        self.target_vocabulary = target_vocabulary
+        self.folder = folder
+        self.every = every
+        self._writer = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch % self.every or not self.sources:
+            return
+        if distributed.current().process_id != 0:
+            return
+        import tensorflow as tf
+
+        from s2s_zoo import plotting
+        from s2s_zoo.serving.translation import unpack
+
+        out = self.translator.translate(tf.constant(self.sources))
+        out = {key: value.numpy() for key, value in out.items()}
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(self.folder)
+        with self._writer.as_default():
+            for k, sentence in enumerate(self.sources):
+                source, output, weights = unpack(
+                    out, k, self.source_vocabulary, self.target_vocabulary
+                )
+                title = f"{sentence} -> {out['translation'][k].decode()}"
+                png = plotting.attention_png(weights, source, output, title)
+                tf.summary.image(
+                    f"attention/{k + 1}",
+                    tf.io.decode_png(png, channels=3)[None],
+                    step=epoch + 1,
+                )
+        self._writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None

@@ -118,7 +118,13 @@ def test_train_writes_every_output(run):
     for path in events:
         for event in tf.compat.v1.train.summary_iterator(path):
             tags |= {value.tag for value in event.summary.value}
-    assert {"epoch_loss", "epoch_learning_rate"} <= tags, tags
+    assert {
+        "epoch_loss",
+        "epoch_learning_rate",
+        "epoch_train_sentences_per_second",
+    } <= tags, tags
+    # and the attention of a few dev sentences as images after epoch 1.
+    assert {f"attention/{k}" for k in (1, 2, 3, 4)} <= tags, tags
     with open(os.path.join(output_dir, "history.csv")) as f:
         row = next(csv.DictReader(f))
     assert float(row["train_minutes"]) > 0 and "val_bleu" in row

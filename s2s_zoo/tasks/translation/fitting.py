@@ -97,7 +97,10 @@ def callbacks(config, model, data, clock=time.perf_counter, resume_epoch=0):
        `ReduceLROnPlateau` and `EarlyStopping` without one (a budgeted run
        never stops early: it would stop before its annealing), with their
        counters persisted by `CallbackState`;
-    3. `TimeBudget` (adds `train_minutes`) and `Throughput`.
+    3. with TensorBoard logs, `AttentionImages` (a few dev sentences'
+       attention every `ATTENTION_IMAGES_EVERY` epochs);
+    4. `TimeBudget` (adds `train_minutes`) and `Throughput` (adds the
+       epoch's `train_sentences_per_second`).
 
     Returns:
         `(callbacks, budget, throughput)`.
@@ -152,7 +155,40 @@ def callbacks(config, model, data, clock=time.perf_counter, resume_epoch=0):
                 _path(config, "schedule_state.json"), schedule, resume_epoch
             ),
         ]
+    if config.tensorboard and model.has_attention:
+        result.append(
+            training.AttentionImages(
+                make_translator(
+                    model,
+                    data.source_tokenizer,
+                    data.target_tokenizer,
+                    beam_width=1,
+                    max_source_length=config.max_length * 2,
+                ),
+                _image_sentences(data.splits["dev"]),
+                data.source_tokenizer.vocabulary,
+                data.target_tokenizer.vocabulary,
+                _path(config, os.path.join("logs", "attention")),
+                every=ATTENTION_IMAGES_EVERY,
+            )
+        )
     return [*result, budget, throughput], budget, throughput
+
+
+# TensorBoard's attention images: how many dev sentences, how often.
+ATTENTION_IMAGES = 4
+ATTENTION_IMAGES_EVERY = 2
+
+
+def _image_sentences(pairs):
+    """The first `ATTENTION_IMAGES` distinct dev sources (a fixed set)."""
+    found = []
+    for source, _ in pairs:
+        if source not in found:
+            found.append(source)
+        if len(found) == ATTENTION_IMAGES:
+            break
+    return found
 
 
 def _selection(config):

@@ -2,13 +2,13 @@
 
 import dataclasses
 
-import numpy as np
 import tensorflow as tf
 
 from s2s_zoo.data import translation as text
 from s2s_zoo.serving.translation import export_translator
 from s2s_zoo.serving.translation import make_translator
 from s2s_zoo.serving.translation import translate_corpus
+from s2s_zoo.serving.translation import unpack
 from s2s_zoo.tasks import base
 from s2s_zoo.tasks.translation.config import TASK
 from s2s_zoo.tasks.translation.config import Config
@@ -163,18 +163,16 @@ class TranslationRun(base.Run):
             for k, sentence in enumerate(batch):
                 translations.append(out["translation"][k].numpy().decode())
                 scores.append(float(out["score"][k]))
-                source_ids = out["source_ids"][k].numpy()
-                source_ids = source_ids[source_ids != text.PADDING_ID]
-                output_ids = out["token_ids"][k].numpy()
-                output_ids = output_ids[output_ids != text.PADDING_ID]
-                source_tokens.append([source_vocabulary[i] for i in source_ids])
-                output_tokens.append([target_vocabulary[i] for i in output_ids])
-                weights = out["attention"][k].numpy()
-                attention.append(
-                    weights[: len(output_ids), : len(source_ids)]
-                    if self.model.has_attention
-                    else np.zeros((len(output_ids), 0), "float32")
+                source, output, weights = unpack(
+                    out,
+                    k,
+                    source_vocabulary,
+                    target_vocabulary,
+                    self.model.has_attention,
                 )
+                source_tokens.append(source)
+                output_tokens.append(output)
+                attention.append(weights)
         return Translations(
             sentences,
             translations,
