@@ -15,6 +15,7 @@ line page includes, and `docs/results/command_line.json`.
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -36,45 +37,49 @@ HELD_OUT = [
 
 
 def examples(minutes):
-    """`(shell command, standard input or None, lines kept)` in order."""
+    """`(shell command, lines kept, where)` in order: the first and last
+    lines (`"ends"`) or the last ones (`"tail"`, for an error)."""
     return [
         (
             f"s2s-zoo train translation --max-minutes {minutes:g} "
             "--output-dir runs/zh_en",
-            None,
-            14,
+            24,
+            "ends",
         ),
-        ("s2s-zoo describe runs/zh_en", None, 40),
+        ("s2s-zoo describe runs/zh_en", 40, "ends"),
         (
             "s2s-zoo evaluate bahdanau_zh_en_tatoeba --data held_out.tsv "
             "--output held_out.json",
-            None,
             30,
+            "ends",
         ),
         (
             'echo "我喜欢中国美食" | s2s-zoo translate bahdanau_zh_en_tatoeba',
-            None,
             10,
+            "ends",
         ),
         (
             "s2s-zoo translate bahdanau_zh_en_tatoeba --input held_out.zh "
             "--beam-width 10",
-            None,
             10,
+            "ends",
         ),
         (
             "s2s-zoo export bahdanau_zh_en_tatoeba --output "
             "served/zh_en_beam10 --beam-width 10",
-            None,
             10,
+            "ends",
         ),
-        ("s2s-zoo translate runs/zh_en --beam-width 0", None, 4),
-        ("s2s-zoo describe no_such_run", None, 4),
+        ("s2s-zoo translate runs/zh_en --beam-width 0", 1, "tail"),
+        ("s2s-zoo describe no_such_run", 1, "tail"),
     ]
 
 
-def _cut(lines, keep):
-    """At most `keep` lines: the first and last halves, the middle noted."""
+def _cut(lines, keep, where="ends"):
+    """At most `keep` lines: the last ones (`where="tail"`), or the first
+    third and the rest from the end, the middle noted."""
+    if where == "tail":
+        return lines[-keep:]
     if len(lines) <= keep:
         return lines
     head = keep // 3
@@ -86,9 +91,18 @@ def _cut(lines, keep):
     ]
 
 
-def run(command, work, keep):
-    """Runs `command` in `work`; returns its exit status and kept lines."""
+# TensorFlow's start-up lines (CPU features, no CUDA), not s2s-zoo's.
+NOISE = re.compile(
+    r"^([IWEF]\d{4} |WARNING: All log messages|To enable the following "
+    r"instructions|This TensorFlow binary is optimized)"
+)
+
+
+def run(command, work, keep, where):
+    """Runs `command` in `work`; returns its exit status, kept lines and
+    seconds."""
     env = dict(os.environ, TERM="dumb", COLUMNS="100")
+    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
     env.pop("S2S_ZOO_TRACEBACK", None)
     start = time.perf_counter()
     done = subprocess.run(
@@ -107,8 +121,12 @@ def run(command, work, keep):
         text = text.replace(prefix, "")
     home = os.path.expanduser("~")
     text = text.replace(home, "~")
-    lines = [line.rstrip() for line in text.splitlines() if line.strip()]
-    return done.returncode, _cut(lines, keep), seconds
+    lines = [
+        line.rstrip()
+        for line in text.splitlines()
+        if line.strip() and not NOISE.match(line)
+    ]
+    return done.returncode, _cut(lines, keep, where), seconds
 
 
 def main(argv=None):
@@ -134,9 +152,9 @@ def main(argv=None):
         f.writelines(f"{chinese}\n" for _, chinese in HELD_OUT)
     machine = common.machine()
     found = []
-    for command, _, keep in examples(args.minutes):
+    for command, keep, where in examples(args.minutes):
         print(f"$ {command}", flush=True)
-        status, lines, seconds = run(command, work, keep)
+        status, lines, seconds = run(command, work, keep, where)
         print("\n".join(lines), flush=True)
         found.append(
             {
