@@ -361,16 +361,16 @@ def beam_search(
             (batch_size, k),
         )
 
+    # Row `i * k + b` of an `(n, ...)` tensor is beam `b` of sentence `i`.
+    sentence_rows = ops.arange(batch_size, dtype="int32")[:, None] * k
+
     def gather_beams(x, beam_index):
         # x: (n, ...) -> per sentence, take rows `beam_index` (batch, k).
-        # Explicit sizes, not -1: a (n, max_length, 0) attention buffer (a
-        # model without attention) leaves -1 undefined, which JAX refuses.
-        x = ops.reshape(x, (batch_size, k) + tuple(ops.shape(x)[1:]))
-        index = beam_index
-        for _ in range(len(x.shape) - 2):
-            index = ops.expand_dims(index, -1)
-        x = ops.take_along_axis(x, index, axis=1)
-        return ops.reshape(x, (n,) + tuple(ops.shape(x)[2:]))
+        # One gather of whole rows: `take_along_axis` on TensorFlow
+        # broadcasts the index to the full shape of `x` and transposes
+        # both, several copies of every buffer at every step.
+        rows = ops.reshape(sentence_rows + ops.cast(beam_index, "int32"), (n,))
+        return ops.take(x, rows, axis=0)
 
     def cond(step, tokens, state, log_probs, finished, lengths, *buffers):
         return ops.logical_not(ops.all(finished))
