@@ -216,8 +216,7 @@ def parser():
             "--json", action="store_true", help="one JSON object a line"
         )
         if verb == "translate":
-            sub.add_argument("--beam-width", type=_positive, default=None)
-            sub.add_argument("--length-penalty", type=float, default=None)
+            _decoding_flags(sub)
             sub.add_argument(
                 "--attention-dir",
                 default=None,
@@ -239,8 +238,7 @@ def parser():
     )
     _run_argument(sub)
     sub.add_argument("--output", required=True, help="a new folder")
-    sub.add_argument("--beam-width", type=_positive, default=None)
-    sub.add_argument("--length-penalty", type=float, default=None)
+    _decoding_flags(sub)
     sub = commands.add_parser(
         "average",
         help="Average a translation run's last epoch checkpoints into a "
@@ -371,11 +369,28 @@ def _is_training(argv):
     return rest[0].startswith("-") and rest[0] not in ("-h", "--help")
 
 
+DECODING_FLAGS = ("beam_width", "length_penalty", "fused_decoding")
+
+
+def _decoding_flags(parser):
+    """`--beam-width`, `--length-penalty`, `--[no-]fused-decoding`: the
+    decoding flags of `translate` and `export` (default: the run's)."""
+    parser.add_argument("--beam-width", type=_positive, default=None)
+    parser.add_argument("--length-penalty", type=float, default=None)
+    parser.add_argument(
+        "--fused-decoding",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the fused serving step (RNNsearch; default: the run's), or "
+        "the training graph's step",
+    )
+
+
 def _decoding_options(arguments):
-    """The decoding flags given (`--beam-width`, `--length-penalty`)."""
+    """The decoding flags given (`DECODING_FLAGS`)."""
     return {
         name: getattr(arguments, name)
-        for name in ("beam_width", "length_penalty")
+        for name in DECODING_FLAGS
         if getattr(arguments, name) is not None
     }
 

@@ -145,6 +145,13 @@ class DeepOutput(keras.layers.Layer):
         hidden = sum(
             layer(x) for layer, x in zip(self.input_projections, inputs)
         )
+        return self.head(hidden, training=training)
+
+    def head(self, hidden, training=None):
+        """Logits from `t~` (the sum of the input projections): maxout,
+        dropout, the output projection. For callers that computed some
+        projections beforehand (a serving step, `RNNSearchDecoder.
+        fused_step`)."""
         hidden = self.dropout_layer(self.maxout(hidden), training=training)
         if self.rank_projection is not None:
             hidden = self.rank_projection(hidden)

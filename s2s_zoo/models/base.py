@@ -203,12 +203,19 @@ class Seq2SeqModel(ZooModel):
     def decode_step(self, token_ids, state, memory):
         raise NotImplementedError
 
+    def serving_constants(self):
+        """Per-model constants of a faster decoding step, computed from the
+        current weights once per translator and passed to `generate` as
+        `constants`; None (the default) where a model has no such step."""
+        return None
+
     def generate(
         self,
         encoder_token_ids,
         max_length=None,
         beam_width=1,
         length_penalty=0.0,
+        constants=None,
         **options,
     ):
         """Translates a batch of source id sequences.
@@ -219,6 +226,8 @@ class Seq2SeqModel(ZooModel):
                 Default `2 * T_x + 10`.
             beam_width (int): 1 for greedy search. Default 1.
             length_penalty (float): GNMT alpha; 0 (default) turns it off.
+            constants: `serving_constants()`, for the model's faster step
+                (the same model, other rounding); None for the plain one.
             **options: The decoding options of `s2s_zoo.decoding`, each off
                 by default: `coverage_penalty` (GNMT beta; attention models
                 only), `no_repeat_ngram_size`, `min_length_ratio`,
@@ -235,9 +244,17 @@ class Seq2SeqModel(ZooModel):
         shape = ops.shape(encoder_token_ids)
         if max_length is None:
             max_length = 2 * shape[1] + 10
-        state, memory = self.encode(encoder_token_ids)
+        if constants is None:
+            state, memory = self.encode(encoder_token_ids)
+            step = self.decode_step
+        else:
+            state, memory = self.encode(encoder_token_ids, constants)
+
+            def step(token_ids, state, memory):
+                return self.decode_step(token_ids, state, memory, constants)
+
         return decoding.generate(
-            self.decode_step,
+            step,
             state,
             memory,
             batch_size=shape[0],

@@ -57,6 +57,11 @@ class Translator(ServingModule):
         length_penalty (float): GNMT alpha.
         max_source_length (int): Longer inputs are truncated.
         max_output_length (int): Most output tokens.
+        fused (bool): Decode with the model's fused serving step where it
+            has one (`Seq2SeqModel.serving_constants`; RNNsearch): the same
+            model with its linear maps folded into tables made from the
+            weights when the translator is made, so only for a finished
+            model. False: the training graph's step.
         **search_options: Decoding options of `Seq2SeqModel.generate`
             (`coverage_penalty`, `no_repeat_ngram_size`, the length ratios,
             sampling), fixed when the translator is made, so an exported
@@ -72,10 +77,23 @@ class Translator(ServingModule):
         length_penalty=1.0,
         max_source_length=100,
         max_output_length=100,
+        fused=False,
         **search_options,
     ):
         super().__init__(name="translator")
         self.model = model
+        # The model's faster serving step, with its per-model tables as
+        # variables of this module (so a SavedModel carries them), taken
+        # from the weights of now: for finished models only.
+        constants = model.serving_constants() if fused else None
+        self.constants = (
+            None
+            if constants is None
+            else {
+                name: tf.Variable(value, trainable=False, name=name)
+                for name, value in constants.items()
+            }
+        )
         self.source_tokenizer = source_tokenizer.layer
         self.target_tokenizer = target_tokenizer.layer
         self._source = source_tokenizer
@@ -99,6 +117,7 @@ class Translator(ServingModule):
             max_length=max_length,
             beam_width=self.beam_width,
             length_penalty=self.length_penalty,
+            constants=self.constants,
             **dict(self._search_options),
         )
         return source, truncated, out
@@ -185,6 +204,7 @@ class EagerTranslator:
         length_penalty=1.0,
         max_source_length=100,
         max_output_length=100,
+        fused=False,
         **search_options,
     ):
         self.model = model
@@ -194,16 +214,22 @@ class EagerTranslator:
         self.length_penalty = length_penalty
         self.max_source_length = max_source_length
         self.max_output_length = max_output_length
-        self._search = backend_function(
+        # Arguments of the compiled search, not constants folded into it.
+        self._constants = model.serving_constants() if fused else None
+        search = backend_function(
             model,
-            lambda source, max_length: model.generate(
+            lambda source, max_length, constants: model.generate(
                 source,
                 max_length=max_length,
                 beam_width=beam_width,
                 length_penalty=length_penalty,
+                constants=constants,
                 **search_options,
             ),
             static_argnums=(1,),
+        )
+        self._search = lambda source, max_length: search(
+            source, max_length, self._constants
         )
 
     @tf.function(

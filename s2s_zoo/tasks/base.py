@@ -43,6 +43,9 @@ class Run:
 
     task = None
     Config = None
+    #: Config values that runs written before a field existed keep (a
+    #: field whose default changed what such a run does).
+    LEGACY_CONFIG = {}
 
     def __init__(self, model, config, metrics=None):
         self.model = model
@@ -147,7 +150,9 @@ class Run:
                 f"{cls.task!r} run; load it with s2s_zoo.tasks.load or "
                 f"s2s_zoo.tasks.{info['task']}.load."
             )
-        config = common.from_dict(cls.Config, info["config"])
+        config = common.from_dict(
+            cls.Config, {**cls.LEGACY_CONFIG, **info["config"]}
+        )
         metrics_path = os.path.join(run_dir, METRICS_FILE)
         metrics = cls.upgrade_metrics(
             io.read_json(metrics_path) if os.path.exists(metrics_path) else {}
@@ -218,7 +223,9 @@ class Run:
                 f"{directory!r} holds a {info['task']!r} preset, not a "
                 f"{cls.task!r} one; load it with s2s_zoo.tasks.from_preset."
             )
-        config = common.from_dict(cls.Config, info["config"])
+        config = common.from_dict(
+            cls.Config, {**cls.LEGACY_CONFIG, **info["config"]}
+        )
         metrics = cls.upgrade_metrics(pretrained.read_metrics(directory))
         with _trained_precision(metrics):
             model = pretrained.load_model(directory)

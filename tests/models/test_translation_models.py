@@ -98,6 +98,36 @@ def test_padding_does_not_change_the_output(name):
     )
 
 
+@pytest.mark.parametrize(
+    "overrides",
+    [{}, {"readout_state": "new"}, {"attention_score": "general"}],
+    ids=["previous", "new", "general"],
+)
+def test_bahdanau_fused_serving_step_is_the_same_model(overrides):
+    # The serving step reads `[W E y + b ; A_y E y]` from a per-token
+    # table and `[C h_j ; A_c h_j]` from per-sentence rows; in float32 it
+    # must give the plain step's logits, state and alignment at every step.
+    model = build_bahdanau(**overrides)
+    constants = model.serving_constants()
+    assert constants["token_table"].shape == (13, 3 * 6 + 2 * 3)
+    plain_state, plain_memory = model.encode(SOURCE)
+    state, memory = model.encode(SOURCE, constants)
+    assert "values" not in memory and "projected_values" not in memory
+    for t in range(DECODER_INPUT.shape[1]):
+        expected = model.decode_step(
+            DECODER_INPUT[:, t], plain_state, plain_memory
+        )
+        found = model.decode_step(DECODER_INPUT[:, t], state, memory, constants)
+        for a, b in zip(found, expected):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+        plain_state, state = expected[1], found[1]
+    beams = dict(max_length=8, beam_width=3, length_penalty=1.0)
+    np.testing.assert_array_equal(
+        model.generate(SOURCE, constants=constants, **beams).token_ids,
+        model.generate(SOURCE, **beams).token_ids,
+    )
+
+
 def test_bahdanau_alignment_uses_the_state_before_the_update():
     model = build_bahdanau()
     state, memory = model.encode(SOURCE)

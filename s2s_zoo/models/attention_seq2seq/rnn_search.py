@@ -288,6 +288,61 @@ class RNNSearchDecoder(ExplicitMaskLayer):
         logits = self._readout(state, new_state, embedded, context)
         return logits, new_state, weights
 
+    def token_table(self):
+        """The serving step's per-token constants: row `y` is
+        `[W E y + b ; A_y E y]`, the GRU input projection and the readout's
+        embedding term of target token `y`, `(V, 3n + 2l)` in float32,
+        computed from the current weights (see `fused_step`)."""
+
+        def weight(variable):
+            return ops.cast(ops.convert_to_tensor(variable), "float32")
+
+        embeddings = weight(self.embedding.embeddings)
+        gru = ops.matmul(embeddings, weight(self.cell.kernel)) + weight(
+            self.cell.bias
+        )
+        readout = ops.matmul(
+            embeddings, weight(self.deep_output.input_projections[1].kernel)
+        )
+        return ops.concatenate([gru, readout], axis=-1)
+
+    def fused_values(self, values):
+        """`[C h_j ; A_c h_j]` for every annotation, once per sentence: the
+        context terms of the GRU and of the readout, both linear in `c_i`,
+        so one weighted sum of these rows gives both (see `fused_step`)."""
+        readout = self.deep_output.input_projections[2](values)
+        return ops.concatenate([self.project_values(values), readout], -1)
+
+    def fused_step(
+        self, token_ids, state, keys, source_mask, fused_values, token_table
+    ):
+        """`step` with its linear maps folded into per-token and
+        per-sentence tables: the same model, a third less work per step.
+
+        `step` computes `W E y + b` and `A_y E y` from the embedding, and
+        `C c_i` and `A_c c_i` from the context. The first two depend on the
+        token only (`token_table`, one row per target token, computed once
+        per translator); the last two are linear in `c_i = sum_j alpha_ij
+        h_j`, so they are `sum_j alpha_ij [C h_j ; A_c h_j]` over rows
+        computed once per sentence (`fused_values`). Only rounding differs
+        from `step` (the tables are computed in float32).
+        """
+        n3 = 3 * self.hidden_dim
+        rows = ops.cast(ops.take(token_table, token_ids, axis=0), state.dtype)
+        projected, embedded_readout = ops.split(rows, [n3], axis=-1)
+        both, weights = self.attention(
+            state, fused_values, keys=keys, value_mask=source_mask
+        )
+        projected_context, context_readout = ops.split(both, [n3], axis=-1)
+        new_state = self.cell.step(projected, projected_context, state)
+        readout_state = state if self.readout_state == "previous" else new_state
+        hidden = (
+            self.deep_output.input_projections[0](readout_state)
+            + embedded_readout
+            + context_readout
+        )
+        return self.deep_output.head(hidden), new_state, weights
+
     def compute_output_spec(
         self,
         token_ids,
@@ -462,23 +517,36 @@ class RNNSearch(Seq2SeqModel):
         }
         return state, memory
 
-    def encode(self, encoder_token_ids):
+    def encode(self, encoder_token_ids, constants=None):
         """Returns `(s_0, memory)`.
 
         Memory holds the annotations, the attention keys, the source mask
         and `C h_j` (`RNNSearchDecoder.project_values`), all computed once
-        per sentence.
+        per sentence; with `constants` (`serving_constants`), the keys, the
+        mask and `RNNSearchDecoder.fused_values` instead.
         """
         state, memory = self._encode(
             ops.convert_to_tensor(encoder_token_ids, "int32")
         )
-        memory["projected_values"] = self.decoder.project_values(
-            memory["values"]
-        )
+        values = memory.pop("values")
+        if constants is not None:
+            memory["fused_values"] = self.decoder.fused_values(values)
+        else:
+            memory["values"] = values
+            memory["projected_values"] = self.decoder.project_values(values)
         return state, memory
 
-    def decode_step(self, token_ids, state, memory):
+    def decode_step(self, token_ids, state, memory, constants=None):
+        if constants is not None:
+            return self.decoder.fused_step(
+                token_ids, state, token_table=constants["token_table"], **memory
+            )
         return self.decoder.step(token_ids, state, **memory)
+
+    def serving_constants(self):
+        """The fused serving step's per-model constants, from the current
+        weights: `{"token_table": RNNSearchDecoder.token_table()}`."""
+        return {"token_table": self.decoder.token_table()}
 
     def default_optimizer(self):
         """Adadelta (epsilon 1e-6, rho 0.95), the whole gradient's L2 norm

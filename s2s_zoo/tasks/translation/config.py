@@ -108,6 +108,13 @@ class Config:
     )
     beam_width: int = option(5, "beams for test and serving (1: greedy)")
     length_penalty: float = option(1.0, "GNMT length penalty alpha (0: off)")
+    fused_decoding: bool = option(
+        True,
+        "decode with the fused serving step where the model has one "
+        "(RNNsearch: its linear maps folded into per-token and per-sentence "
+        "tables; the same model, other rounding); --no-fused-decoding: the "
+        "training graph's step",
+    )
     coverage_penalty: float = option(
         0.0, "GNMT coverage penalty beta (Wu et al. 2016, Eq. 14; 0: off)"
     )

@@ -63,6 +63,8 @@ class TranslationRun(base.Run):
 
     task = TASK
     Config = Config
+    # Their SavedModels decode with the plain step.
+    LEGACY_CONFIG = {"fused_decoding": False}
     # A translation run's metrics.json always had `results`; an ensemble's
     # (`assemble`) kept its figures at the top before the one schema.
     LEGACY_RESULTS = ("ensemble", "members", "test_sentences")
@@ -101,6 +103,7 @@ class TranslationRun(base.Run):
             beam_width=self.config.beam_width,
             length_penalty=self.config.length_penalty,
             max_source_length=self.config.max_length * 2,
+            fused=self.config.fused_decoding,
             **search_options(self.config),
         )
 
@@ -109,16 +112,22 @@ class TranslationRun(base.Run):
 
         `options` are the decoding options of `Config` (`coverage_penalty`,
         `no_repeat_ngram_size`, `min_length_ratio`, `max_length_ratio`,
-        `sample`, `top_k`, `top_p`, `temperature`, `sampling_seed`); each
-        one not given is the run's.
+        `sample`, `top_k`, `top_p`, `temperature`, `sampling_seed`) and
+        `fused_decoding`; each one not given is the run's.
         """
         beam_width = (
             self.config.beam_width if beam_width is None else beam_width
         )
         if length_penalty is None:
             length_penalty = self.config.length_penalty
+        fused = options.pop("fused_decoding", self.config.fused_decoding)
         options = search_options(self.config, **options)
-        key = (beam_width, length_penalty, tuple(sorted(options.items())))
+        key = (
+            beam_width,
+            length_penalty,
+            fused,
+            tuple(sorted(options.items())),
+        )
         if key not in self._translators:
             self._translators[key] = make_translator(
                 self.model,
@@ -127,6 +136,7 @@ class TranslationRun(base.Run):
                 beam_width=beam_width,
                 length_penalty=length_penalty,
                 max_source_length=self.config.max_length * 2,
+                fused=fused,
                 **options,
             )
         return self._translators[key]
