@@ -241,6 +241,42 @@ def _write(buffer, index, values):
     return ops.where(hit, ops.expand_dims(values, 1), buffer)
 
 
+def _trace_back(steps, parents):
+    """`(n, max_length, ...)`: row `j` holds, at every step, what the
+    ancestor of final beam `j` wrote then; `steps` and `parents` are
+    step-major, `parents[t, j]` the row new beam `j` of step `t` came from.
+    """
+    length = ops.shape(steps)[0]
+    rows = ops.arange(ops.shape(steps)[1], dtype="int32")
+
+    def body(i, rows, traced):
+        t = length - 1 - i
+        step = ops.take(ops.take(steps, t, axis=0), rows, axis=0)
+        traced = ops.slice_update(
+            traced, (t,) + (0,) * (len(steps.shape) - 1), step[None]
+        )
+        return (
+            i + 1,
+            ops.take(ops.take(parents, t, axis=0), rows, axis=0),
+            traced,
+        )
+
+    _, _, traced = ops.while_loop(
+        lambda i, rows, traced: i < length,
+        body,
+        (ops.convert_to_tensor(0, "int32"), rows, ops.zeros_like(steps)),
+    )
+    return ops.swapaxes(traced, 0, 1)
+
+
+def _dead(active, batch_size):
+    """The search's initial `finished` per sentence: True where `active`
+    is False (rows that only pad a batch), False everywhere without it."""
+    if active is None:
+        return ops.zeros((batch_size,), dtype="bool")
+    return ops.logical_not(ops.convert_to_tensor(active, "bool"))
+
+
 def _log_probs(logits, suppressed_token_ids):
     """Log softmax over the vocabulary without the suppressed ids."""
     logits = ops.cast(logits, "float32")
@@ -272,6 +308,7 @@ def beam_search(
     no_repeat_ngram_size=0,
     min_length_ratio=None,
     max_length_ratio=None,
+    active=None,
 ):
     """Beam search; with `beam_width=1` it is exactly greedy search.
 
@@ -307,6 +344,9 @@ def beam_search(
         min_length_ratio, max_length_ratio (float): Bounds on the tokens
             before the end token, relative to each sentence's source
             length (`length_limits`); None (default) for no bound.
+        active: bool `(batch_size,)`, False for rows that only fill a
+            batch to a compiled size: they start finished, so they write
+            padding and never keep the loop going. None: every row.
 
     Returns:
         A `GenerationOutput`, beams sorted best first.
@@ -345,13 +385,22 @@ def beam_search(
     log_probs = ops.tile(
         ops.convert_to_tensor([[0.0] + [-1e9] * (k - 1)]), [batch_size, 1]
     )
-    finished = ops.zeros((batch_size, k), dtype="bool")
+    finished = ops.tile(
+        ops.reshape(_dead(active, batch_size), (batch_size, 1)), [1, k]
+    )
     lengths = ops.zeros((batch_size, k), dtype="int32")
     tokens = ops.full((n,), start_token_id, dtype="int32")
     token_buffer = ops.full((n, max_length), padding_id, dtype="int32")
-    attention_buffer = ops.zeros((n, max_length, source_length))
+    # The attention of every step is written once, step-major, with the
+    # row each new beam came from, and the beams' rows are traced back
+    # after the loop: reordering a `(n, max_length, source_length)` buffer
+    # at every step copied all of it (O(max_length^2) in total).
+    attention_steps = ops.zeros((max_length, n, source_length))
+    parent_steps = ops.tile(
+        ops.arange(n, dtype="int32")[None, :], [max_length, 1]
+    )
+    buffers = (token_buffer, attention_steps, parent_steps)
     # Attention summed over the steps so far, per beam, for the penalty.
-    buffers = (token_buffer, attention_buffer)
     if coverage_penalty:
         buffers += (ops.zeros((n, source_length)),)
 
@@ -364,19 +413,11 @@ def beam_search(
     # Row `i * k + b` of an `(n, ...)` tensor is beam `b` of sentence `i`.
     sentence_rows = ops.arange(batch_size, dtype="int32")[:, None] * k
 
-    def gather_beams(x, beam_index):
-        # x: (n, ...) -> per sentence, take rows `beam_index` (batch, k).
-        # One gather of whole rows: `take_along_axis` on TensorFlow
-        # broadcasts the index to the full shape of `x` and transposes
-        # both, several copies of every buffer at every step.
-        rows = ops.reshape(sentence_rows + ops.cast(beam_index, "int32"), (n,))
-        return ops.take(x, rows, axis=0)
-
     def cond(step, tokens, state, log_probs, finished, lengths, *buffers):
         return ops.logical_not(ops.all(finished))
 
     def body(step, tokens, state, log_probs, finished, lengths, *buffers):
-        token_buffer, attention_buffer = buffers[:2]
+        token_buffer, attention_steps, parent_steps = buffers[:3]
         logits, new_state, attention = step_fn(tokens, state, memory)
         vocabulary_size = ops.shape(logits)[-1]
         token_log_probs = _log_probs(logits, suppressed_token_ids)
@@ -404,7 +445,7 @@ def beam_search(
             step_attention = ops.where(
                 live, ops.cast(attention, "float32"), 0.0
             )
-            coverage = buffers[2] + step_attention
+            coverage = buffers[3] + step_attention
             candidate_scores = candidate_scores + cover(coverage)[..., None]
 
         flat = (batch_size, k * vocabulary_size)
@@ -417,20 +458,34 @@ def beam_search(
         )
         lengths = ops.take_along_axis(candidate_lengths, beam_index, axis=1)
         was_finished = ops.take_along_axis(finished, beam_index, axis=1)
+        # A finished beam writes padding, even where it only filled the
+        # k best with a hopeless candidate (a sentence with fewer than k
+        # live hypotheses, such as a row that only pads the batch).
+        next_tokens = ops.where(was_finished, padding_id, next_tokens)
         finished = ops.logical_or(
             was_finished, ops.equal(next_tokens, end_token_id)
         )
 
+        # The row each new beam continues; a reorder is one gather of
+        # whole rows (`take_along_axis` on TensorFlow broadcast the index
+        # to the full shape and transposed both, at every step).
+        parents = ops.reshape(
+            sentence_rows + ops.cast(beam_index, "int32"), (n,)
+        )
+
         def reorder(x):
-            return gather_beams(x, beam_index)
+            return ops.take(x, parents, axis=0)
 
         new_state = keras.tree.map_structure(reorder, new_state)
-        attention = reorder(ops.cast(attention, attention_buffer.dtype))
+        attention = reorder(ops.cast(attention, attention_steps.dtype))
         attention = ops.where(ops.reshape(was_finished, (n, 1)), 0.0, attention)
         next_tokens = ops.reshape(next_tokens, (n,))
         token_buffer = _write(reorder(token_buffer), step, next_tokens)
-        attention_buffer = _write(reorder(attention_buffer), step, attention)
-        buffers = (token_buffer, attention_buffer)
+        attention_steps = ops.slice_update(
+            attention_steps, (step, 0, 0), attention[None]
+        )
+        parent_steps = ops.slice_update(parent_steps, (step, 0), parents[None])
+        buffers = (token_buffer, attention_steps, parent_steps)
         if coverage_penalty:
             buffers += (reorder(coverage),)
         return (
@@ -454,12 +509,13 @@ def beam_search(
         cond, body, loop_vars, maximum_iterations=max_length
     )
     log_probs, finished, lengths = outputs[3:6]
-    token_buffer, attention_buffer = outputs[6:8]
+    token_buffer, attention_steps, parent_steps = outputs[6:9]
+    attention_buffer = _trace_back(attention_steps, parent_steps)
     # Beams that never ended used every step.
     lengths = ops.where(finished, lengths, max_length)
     scores = log_probs / length_penalty_factor(lengths, length_penalty)
     if coverage_penalty:
-        scores = scores + cover(outputs[8])
+        scores = scores + cover(outputs[9])
 
     order = ops.argsort(-scores, axis=1)
     scores = ops.take_along_axis(scores, order, axis=1)
@@ -495,6 +551,7 @@ def greedy_search(
     top_p=1.0,
     temperature=1.0,
     seed=None,
+    active=None,
 ):
     """Greedy search: the most probable token at every step; or sampling.
 
@@ -538,7 +595,7 @@ def greedy_search(
         # the integer seed (a stateless draw on every backend), so the
         # loop itself holds no random state.
         uniforms = keras.random.uniform((max_length, batch_size), seed=seed)
-    finished = ops.zeros((batch_size,), dtype="bool")
+    finished = _dead(active, batch_size)
     log_prob = ops.zeros((batch_size,))
     lengths = ops.zeros((batch_size,), dtype="int32")
     tokens = ops.full((batch_size,), start_token_id, dtype="int32")

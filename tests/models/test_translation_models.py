@@ -128,6 +128,41 @@ def test_bahdanau_fused_serving_step_is_the_same_model(overrides):
     )
 
 
+def test_every_beam_carries_the_attention_of_its_own_history():
+    # The search writes each step's attention once and traces the beams'
+    # ancestry back after the loop; feeding a beam's tokens back through
+    # the decoder must give the same alignment at every step.
+    model = build_bahdanau()
+    out = model.generate(SOURCE, max_length=6, beam_width=3, length_penalty=1.0)
+    tokens, lengths = np.asarray(out.token_ids), np.asarray(out.lengths)
+    attention = np.asarray(out.attention)
+    for beam in range(3):
+        state, memory = model.encode(SOURCE)
+        previous = np.full((2,), model.start_token_id, "int32")
+        for t in range(6):
+            _, state, weights = model.decode_step(previous, state, memory)
+            weights = np.asarray(weights)
+            for i in range(2):
+                expected = weights[i] if t < lengths[i, beam] else 0.0
+                np.testing.assert_allclose(
+                    attention[i, beam, t], expected, atol=1e-6
+                )
+            previous = tokens[:, beam, t]
+
+
+def test_rows_that_only_fill_a_batch_start_finished():
+    model = build_bahdanau()
+    alone = model.generate(SOURCE[:1], max_length=6, beam_width=3)
+    filled = model.generate(
+        SOURCE, max_length=6, beam_width=3, active=np.array([True, False])
+    )
+    np.testing.assert_array_equal(filled.token_ids[:1], alone.token_ids)
+    np.testing.assert_allclose(filled.scores[:1], alone.scores, atol=1e-6)
+    assert not np.asarray(filled.token_ids[1]).any()  # padding only
+    greedy = model.generate(SOURCE, max_length=6, active=[False, True])
+    assert not np.asarray(greedy.token_ids[0]).any()
+
+
 def test_bahdanau_alignment_uses_the_state_before_the_update():
     model = build_bahdanau()
     state, memory = model.encode(SOURCE)
