@@ -369,12 +369,18 @@ def _is_training(argv):
     return rest[0].startswith("-") and rest[0] not in ("-h", "--help")
 
 
-DECODING_FLAGS = ("beam_width", "length_penalty", "fused_decoding")
+DECODING_FLAGS = (
+    "beam_width",
+    "length_penalty",
+    "fused_decoding",
+    "xla_decoding",
+)
 
 
 def _decoding_flags(parser):
-    """`--beam-width`, `--length-penalty`, `--[no-]fused-decoding`: the
-    decoding flags of `translate` and `export` (default: the run's)."""
+    """`--beam-width`, `--length-penalty`, `--[no-]fused-decoding`,
+    `--[no-]xla-decoding`: the decoding flags of `translate` and `export`
+    (default: the run's)."""
     parser.add_argument("--beam-width", type=_positive, default=None)
     parser.add_argument("--length-penalty", type=float, default=None)
     parser.add_argument(
@@ -383,6 +389,12 @@ def _decoding_flags(parser):
         default=None,
         help="the fused serving step (RNNsearch; default: the run's), or "
         "the training graph's step",
+    )
+    parser.add_argument(
+        "--xla-decoding",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="compile the search with XLA (default: the run's)",
     )
 
 

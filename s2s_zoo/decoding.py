@@ -269,6 +269,13 @@ def _trace_back(steps, parents):
     return ops.swapaxes(traced, 0, 1)
 
 
+def _stopped(stop_lengths, step):
+    """bool `(batch_size, 1)`: the sentences whose hypotheses reach their
+    `stop_lengths` with the token of `step`."""
+    stop_lengths = ops.convert_to_tensor(stop_lengths, "int32")
+    return ops.greater_equal(step + 1, stop_lengths)[:, None]
+
+
 def _dead(active, batch_size):
     """The search's initial `finished` per sentence: True where `active`
     is False (rows that only pad a batch), False everywhere without it."""
@@ -309,6 +316,7 @@ def beam_search(
     min_length_ratio=None,
     max_length_ratio=None,
     active=None,
+    stop_lengths=None,
 ):
     """Beam search; with `beam_width=1` it is exactly greedy search.
 
@@ -347,6 +355,11 @@ def beam_search(
         active: bool `(batch_size,)`, False for rows that only fill a
             batch to a compiled size: they start finished, so they write
             padding and never keep the loop going. None: every row.
+        stop_lengths: int `(batch_size,)`: a sentence's hypotheses stop
+            growing after this many tokens, as every hypothesis does after
+            `max_length` (so a sentence's own limit, not its batch's
+            longest source, decides where an endless hypothesis is cut).
+            None: `max_length` for all.
 
     Returns:
         A `GenerationOutput`, beams sorted best first.
@@ -465,6 +478,8 @@ def beam_search(
         finished = ops.logical_or(
             was_finished, ops.equal(next_tokens, end_token_id)
         )
+        if stop_lengths is not None:
+            finished = ops.logical_or(finished, _stopped(stop_lengths, step))
 
         # The row each new beam continues; a reorder is one gather of
         # whole rows (`take_along_axis` on TensorFlow broadcast the index
@@ -552,6 +567,7 @@ def greedy_search(
     temperature=1.0,
     seed=None,
     active=None,
+    stop_lengths=None,
 ):
     """Greedy search: the most probable token at every step; or sampling.
 
@@ -632,6 +648,10 @@ def greedy_search(
         token_buffer = _write(token_buffer, step, tokens)
         attention_buffer = _write(attention_buffer, step, attention)
         finished = ops.logical_or(finished, ops.equal(tokens, end_token_id))
+        if stop_lengths is not None:
+            finished = ops.logical_or(
+                finished, _stopped(stop_lengths, step)[:, 0]
+            )
         return (
             step + 1,
             tokens,

@@ -62,6 +62,9 @@ class Translator(ServingModule):
             model with its linear maps folded into tables made from the
             weights when the translator is made, so only for a finished
             model. False: the training graph's step.
+        xla (bool): Compile the search with XLA (`compiled_shape` bounds
+            the programs a server compiles): fused elementwise work and no
+            per-op dispatch, other rounding. False: TensorFlow's graph.
         **search_options: Decoding options of `Seq2SeqModel.generate`
             (`coverage_penalty`, `no_repeat_ngram_size`, the length ratios,
             sampling), fixed when the translator is made, so an exported
@@ -78,9 +81,11 @@ class Translator(ServingModule):
         max_source_length=100,
         max_output_length=100,
         fused=False,
+        xla=False,
         **search_options,
     ):
         super().__init__(name="translator")
+        self.xla = xla
         self.model = model
         # The model's faster serving step, with its per-model tables as
         # variables of this module (so a SavedModel carries them), taken
@@ -109,18 +114,46 @@ class Translator(ServingModule):
         source, truncated = prepare_source(
             text, self._source, self.max_source_length
         )
+        if self.xla:
+            return source, truncated, self._compiled_search(source)
+        return source, truncated, self._generate(source)
+
+    def _generate(self, source, active=None):
         max_length = tf.minimum(
             2 * tf.shape(source)[1] + 10, self.max_output_length
         )
-        out = self.model.generate(
+        options = dict(self._search_options)
+        if active is not None:
+            options["active"] = active
+        options["stop_lengths"] = output_limits(source, self.max_output_length)
+        return self.model.generate(
             source,
             max_length=max_length,
             beam_width=self.beam_width,
             length_penalty=self.length_penalty,
             constants=self.constants,
-            **dict(self._search_options),
+            **options,
         )
-        return source, truncated, out
+
+    def _compiled_search(self, source):
+        """The search compiled by XLA, on a batch grown to a size of a few
+        (`compiled_shape`), so that a server compiles a handful of
+        programs, not one per batch shape; the rows that fill it start
+        finished (`active`) and are cut off again."""
+        batch, length = tf.shape(source)[0], tf.shape(source)[1]
+        rows, columns = compiled_shape(batch, length)
+        padded = tf.pad(source, [[0, rows - batch], [0, columns - length]])
+        out = self._xla_generate(padded, tf.range(rows) < batch)
+        return type(out)(
+            out.token_ids[:batch],
+            out.scores[:batch],
+            out.lengths[:batch],
+            out.attention[:batch, :, :, :length],
+        )
+
+    @tf.function(jit_compile=True, autograph=False, reduce_retracing=True)
+    def _xla_generate(self, source, active):
+        return self._generate(source, active)
 
     @tf.function(
         input_signature=[tf.TensorSpec([None], tf.string, name="text")],
@@ -164,6 +197,31 @@ class Translator(ServingModule):
         }
 
 
+def output_limits(source, max_output_length):
+    """The most output tokens of each sentence: `2 |X| + 10` (at most
+    `max_output_length`), `|X|` its source tokens (at least one, as a
+    sentence alone is read), so that a hypothesis that never ends is cut
+    where it would be cut alone, whatever the batch."""
+    lengths = tf.reduce_sum(tf.cast(tf.not_equal(source, 0), tf.int32), 1)
+    return tf.minimum(2 * tf.maximum(lengths, 1) + 10, max_output_length)
+
+
+#: Source lengths an XLA-compiled search is compiled for: multiples of
+#: this many tokens.
+LENGTH_BUCKET = 8
+
+
+def compiled_shape(batch, length):
+    """`(rows, columns)` of the batch an XLA-compiled search decodes
+    `(batch, length)` source ids in: the batch size rounded up to a power
+    of two, the length to a multiple of `LENGTH_BUCKET` (so at most seven
+    batch sizes up to 64 and one program per eight source lengths)."""
+    powers = tf.constant([2**k for k in range(31)], tf.int32)
+    rows = tf.reduce_min(tf.boolean_mask(powers, powers >= batch))
+    columns = (length + LENGTH_BUCKET - 1) // LENGTH_BUCKET * LENGTH_BUCKET
+    return rows, columns
+
+
 def n_best_outputs(target_tokenizer, token_ids, scores, lengths, truncated):
     """The `n_best` outputs from a search's `(batch, beams, length)` ids."""
     token_ids = tf.convert_to_tensor(token_ids)
@@ -205,8 +263,11 @@ class EagerTranslator:
         max_source_length=100,
         max_output_length=100,
         fused=False,
+        xla=False,
         **search_options,
     ):
+        # `xla` is TensorFlow's; on JAX the search is always compiled.
+        del xla
         self.model = model
         self._source = source_tokenizer
         self._target = target_tokenizer
@@ -224,6 +285,16 @@ class EagerTranslator:
                 beam_width=beam_width,
                 length_penalty=length_penalty,
                 constants=constants,
+                # `output_limits`, in the backend's ops.
+                stop_lengths=keras.ops.minimum(
+                    2
+                    * keras.ops.maximum(
+                        keras.ops.sum(keras.ops.cast(source != 0, "int32"), 1),
+                        1,
+                    )
+                    + 10,
+                    max_output_length,
+                ),
                 **search_options,
             ),
             static_argnums=(1,),

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from s2s_zoo import tasks
 from s2s_zoo import training
+from s2s_zoo.serving.translation import output_limits
 from s2s_zoo.tasks import translation
 from tests.helpers import ROOT
 from tests.helpers import Clock
@@ -244,13 +245,17 @@ def test_n_best_signature_returns_every_beam_best_first(run):
         n_best["translations"][:, 0], best["translation"]
     )
     np.testing.assert_allclose(scores[:, 0], best["score"], rtol=1e-6)
-    # The beams are the model's own search, detokenized.
+    # The beams are the model's own search (its fused serving step, each
+    # sentence cut at its own output limit), detokenized.
     source = best["source_ids"].numpy()
+    assert trained.config.fused_decoding
     out = trained.model.generate(
         source,
         max_length=min(2 * source.shape[1] + 10, 100),
         beam_width=beams,
         length_penalty=trained.config.length_penalty,
+        constants=trained.model.serving_constants(),
+        stop_lengths=output_limits(source, 100),
     )
     np.testing.assert_array_equal(
         n_best["token_ids"], keras.ops.convert_to_numpy(out.token_ids)

@@ -115,6 +115,12 @@ class Config:
         "tables; the same model, other rounding); --no-fused-decoding: the "
         "training graph's step",
     )
+    xla_decoding: bool = option(
+        False,
+        "compile the search with XLA (TensorFlow: a few programs per "
+        "batch size and eight source lengths, compiled on first use): "
+        "lower latency, other rounding",
+    )
     coverage_penalty: float = option(
         0.0, "GNMT coverage penalty beta (Wu et al. 2016, Eq. 14; 0: off)"
     )

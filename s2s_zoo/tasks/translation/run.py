@@ -104,6 +104,7 @@ class TranslationRun(base.Run):
             length_penalty=self.config.length_penalty,
             max_source_length=self.config.max_length * 2,
             fused=self.config.fused_decoding,
+            xla=self.config.xla_decoding,
             **search_options(self.config),
         )
 
@@ -112,8 +113,9 @@ class TranslationRun(base.Run):
 
         `options` are the decoding options of `Config` (`coverage_penalty`,
         `no_repeat_ngram_size`, `min_length_ratio`, `max_length_ratio`,
-        `sample`, `top_k`, `top_p`, `temperature`, `sampling_seed`) and
-        `fused_decoding`; each one not given is the run's.
+        `sample`, `top_k`, `top_p`, `temperature`, `sampling_seed`),
+        `fused_decoding` and `xla_decoding`; each one not given is the
+        run's.
         """
         beam_width = (
             self.config.beam_width if beam_width is None else beam_width
@@ -121,11 +123,13 @@ class TranslationRun(base.Run):
         if length_penalty is None:
             length_penalty = self.config.length_penalty
         fused = options.pop("fused_decoding", self.config.fused_decoding)
+        xla = options.pop("xla_decoding", self.config.xla_decoding)
         options = search_options(self.config, **options)
         key = (
             beam_width,
             length_penalty,
             fused,
+            xla,
             tuple(sorted(options.items())),
         )
         if key not in self._translators:
@@ -137,6 +141,7 @@ class TranslationRun(base.Run):
                 length_penalty=length_penalty,
                 max_source_length=self.config.max_length * 2,
                 fused=fused,
+                xla=xla,
                 **options,
             )
         return self._translators[key]

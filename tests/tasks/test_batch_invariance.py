@@ -1,0 +1,162 @@
+"""A sentence's translation does not depend on the rest of its batch.
+
+Sorting, padding, filler rows, the fused step and the traced-back beams
+are where toolkits let one sentence change another's output (OpenNMT-py
+#137, fairseq #3078). A tiny run trained in mixed bfloat16 (the recipe's
+precision on CPUs that have it, and the least forgiving) translates
+sentences alone, in one batch, in reversed order and mixed with long
+strings, through `run.translate`, the exported SavedModel and the
+XLA-compiled search, and each must give the same tokens, and scores within
+`SCORE_TOLERANCE`.
+"""
+
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from s2s_zoo import commands
+from s2s_zoo.tasks import translation
+from tests.tasks.test_translation import TINY
+
+SENTENCES = [
+    "我喜欢中国美食",
+    "猫在桌子下",
+    "回家。",
+    "我生病了。",
+    "趕快!",
+    "他每天早上都喝一杯咖啡。",
+    "你明天有空吗？",
+    "",
+    "这是我第一次来北京，我很喜欢这里的人和食物。",
+    "我",
+]
+# Long inputs, to make the batch's source and output lengths change.
+LONG = ["我喜欢中国美食，" * 6, "猫在桌子下。" * 9]
+
+# Scores are float32 sums of per-token log probabilities; a sentence
+# alone and inside a batch of 40 run matrix products of other shapes, so
+# the sums may differ in their last bits.
+SCORE_TOLERANCE = 1e-4
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A tiny run whose weights are then drawn at random and saved: a
+    model trained for a minute says nearly the same thing for every
+    input, which would make equal outputs vacuous."""
+    output_dir = str(tmp_path_factory.mktemp("invariance"))
+    trained = translation.train(
+        translation.Config(
+            **TINY,
+            epochs=1,
+            max_minutes=2,
+            precision="mixed_bfloat16",
+            output_dir=output_dir,
+            tensorboard=False,
+            export=False,
+        )
+    )
+    rng = np.random.default_rng(0)
+    for weight in trained.model.weights:
+        weight.assign(rng.normal(0, 0.3, weight.shape).astype("float32"))
+    trained.save()
+    trained.export()
+    return commands.open_run(output_dir)
+
+
+def _by_call(translate, sentences):
+    """`translate(list) -> (translations, scores)` over `sentences`."""
+    translations, scores = translate(sentences)
+    return dict(zip(sentences, zip(translations, scores)))
+
+
+def _batchings(translate):
+    """Every sentence of SENTENCES: alone, all together, reversed, and in
+    batches of three mixed with long strings; returns `{way: {sentence:
+    (translation, score)}}`."""
+    found = {"alone": {}}
+    for sentence in SENTENCES:
+        found["alone"].update(_by_call(translate, [sentence]))
+    found["together"] = _by_call(translate, SENTENCES)
+    found["reversed"] = _by_call(translate, SENTENCES[::-1])
+    mixed = {}
+    for k in range(0, len(SENTENCES), 3):
+        batch = [LONG[0], *SENTENCES[k : k + 3], LONG[1]]
+        mixed.update(_by_call(translate, batch))
+    found["mixed"] = mixed
+    return found
+
+
+def _assert_invariant(found):
+    alone = found["alone"]
+    for way, results in found.items():
+        for sentence in SENTENCES:
+            translation_, score = results[sentence]
+            assert translation_ == alone[sentence][0], (way, sentence)
+            assert score == pytest.approx(
+                alone[sentence][1], abs=SCORE_TOLERANCE
+            ), (way, sentence)
+
+
+def _run_translate(run, **options):
+    def translate(sentences):
+        out = run.translate(sentences, **options)
+        return out.translations, out.scores
+
+    return translate
+
+
+def _served(path):
+    serve = tf.saved_model.load(path).signatures["serving_default"]
+
+    def translate(sentences):
+        out = serve(text=tf.constant(sentences, tf.string))
+        return (
+            [t.decode() for t in out["translation"].numpy()],
+            out["score"].numpy().tolist(),
+        )
+
+    return translate
+
+
+def test_run_translate_is_batch_invariant(run):
+    assert run.config.fused_decoding  # the default serving step
+    found = _batchings(_run_translate(run))
+    _assert_invariant(found)
+    # and the training graph's step gives the same tokens.
+    plain = _batchings(_run_translate(run, fused_decoding=False))
+    _assert_invariant(plain)
+
+
+def test_saved_model_is_batch_invariant_and_is_the_run(run):
+    served = _batchings(_served(os.path.join(run.output_dir, "saved_model")))
+    _assert_invariant(served)
+    ours = _batchings(_run_translate(run))
+    for sentence in SENTENCES:
+        assert served["alone"][sentence][0] == ours["alone"][sentence][0]
+
+
+def test_xla_search_is_batch_invariant_and_exports(run, tmp_path):
+    # XLA compiles one program per batch size (rounded up to a power of
+    # two) and eight source lengths; filler rows start finished.
+    found = _batchings(_run_translate(run, xla_decoding=True))
+    _assert_invariant(found)
+    path = str(tmp_path / "xla")
+    commands.export(commands.open_run(run.output_dir), path, xla_decoding=True)
+    served = _batchings(_served(path))
+    for sentence in SENTENCES:
+        assert served["together"][sentence][0] == found["alone"][sentence][0]
+    outputs = _served(path)([])
+    assert outputs == ([], [])
+
+
+def test_the_sentences_get_different_translations(run):
+    # Equal outputs mean something only if the outputs differ: most
+    # sentences get their own translation, and the scores spread far
+    # beyond the tolerance.
+    out = run.translate(SENTENCES)
+    assert len(set(out.translations)) >= len(SENTENCES) // 2
+    assert np.ptp(out.scores) > 1000 * SCORE_TOLERANCE
+    assert np.isfinite(out.scores).all()
