@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from s2s_zoo import commands
 from s2s_zoo.tasks import translation
+from tests.helpers import run_python
 from tests.tasks.test_translation import TINY
 
 SENTENCES = [
@@ -160,3 +161,45 @@ def test_the_sentences_get_different_translations(run):
     assert len(set(out.translations)) >= len(SENTENCES) // 2
     assert np.ptp(out.scores) > 1000 * SCORE_TOLERANCE
     assert np.isfinite(out.scores).all()
+
+
+MEMORY = r"""
+import json, random, sys
+import tensorflow as tf
+import tensorflow_text  # noqa: F401
+
+serve = tf.saved_model.load(sys.argv[1]).signatures["serving_default"]
+rng = random.Random(0)
+words = list("我喜欢中国美食猫在桌子下回家生病了他每天早上都喝一杯咖啡")
+
+
+def rss():
+    with open("/proc/self/status") as f:
+        for row in f:
+            if row.startswith("VmRSS:"):
+                return int(row.split()[1]) / 1024.0
+
+
+found = []
+for call in range(1, 1201):
+    batch = [
+        "".join(rng.choices(words, k=rng.randint(0, 40)))
+        for _ in range(rng.randint(1, 48))
+    ]
+    serve(text=tf.constant(batch))["translation"].numpy()
+    if call % 200 == 0:
+        found.append(rss())
+print(json.dumps(found))
+"""
+
+# Resident memory may grow by at most this much between call 400 and
+# call 1,200 (it settles once every shape the calls bring has been seen).
+MEMORY_GROWTH_MIB = 25
+
+
+def test_serving_memory_settles_after_warm_up(run):
+    # 1,200 calls of 1 to 48 strings of 0 to 40 characters: the resident
+    # memory of the serving process after call 400 and after call 1,200.
+    rss = run_python(MEMORY, os.path.join(run.output_dir, "saved_model"))
+    assert len(rss) == 6
+    assert rss[-1] - rss[1] < MEMORY_GROWTH_MIB, rss
