@@ -62,7 +62,7 @@ class Translator(ServingModule):
             model with its linear maps folded into tables made from the
             weights when the translator is made, so only for a finished
             model. False: the training graph's step.
-        xla (bool): Compile the search with XLA (`compiled_shape` bounds
+        xla (bool): Compile the search with XLA (`bucketed_shape` bounds
             the programs a server compiles): fused elementwise work and no
             per-op dispatch, other rounding. False: TensorFlow's graph.
         **search_options: Decoding options of `Seq2SeqModel.generate`
@@ -114,9 +114,7 @@ class Translator(ServingModule):
         source, truncated = prepare_source(
             text, self._source, self.max_source_length
         )
-        if self.xla:
-            return source, truncated, self._compiled_search(source)
-        return source, truncated, self._generate(source)
+        return source, truncated, self._bucketed_search(source)
 
     def _generate(self, source, active=None):
         max_length = tf.minimum(
@@ -135,20 +133,27 @@ class Translator(ServingModule):
             **options,
         )
 
-    def _compiled_search(self, source):
-        """The search compiled by XLA, on a batch grown to a size of a few
-        (`compiled_shape`), so that a server compiles a handful of
-        programs, not one per batch shape; the rows that fill it start
-        finished (`active`) and are cut off again."""
+    def _bucketed_search(self, source):
+        """The search on a batch grown to one of a few shapes
+        (`bucketed_shape`), so that a server meets a handful of shapes,
+        not one per batch: each new shape costs memory that TensorFlow's
+        oneDNN kernels keep (resident memory grew with every new batch
+        shape without this), and with XLA a compiled program. The
+        rows that fill the batch start finished (`active`) and are cut off
+        again."""
         batch, length = tf.shape(source)[0], tf.shape(source)[1]
-        rows, columns = compiled_shape(batch, length)
+        rows, columns = bucketed_shape(batch, length)
         padded = tf.pad(source, [[0, rows - batch], [0, columns - length]])
-        out = self._xla_generate(padded, tf.range(rows) < batch)
+        search = self._xla_generate if self.xla else self._generate
+        out = search(padded, tf.range(rows) < batch)
+        # No sentence writes past its own limit (`output_limits`), at most
+        # the unpadded batch's: the outputs keep the unpadded widths.
+        width = tf.minimum(2 * length + 10, self.max_output_length)
         return type(out)(
-            out.token_ids[:batch],
+            out.token_ids[:batch, :, :width],
             out.scores[:batch],
             out.lengths[:batch],
-            out.attention[:batch, :, :, :length],
+            out.attention[:batch, :, :width, :length],
         )
 
     @tf.function(jit_compile=True, autograph=False, reduce_retracing=True)
@@ -206,19 +211,24 @@ def output_limits(source, max_output_length):
     return tf.minimum(2 * tf.maximum(lengths, 1) + 10, max_output_length)
 
 
-#: Source lengths an XLA-compiled search is compiled for: multiples of
-#: this many tokens.
-LENGTH_BUCKET = 8
+#: The shapes a translator decodes in: source lengths and batch sizes
+#: (past 8) are rounded up to multiples of this.
+BUCKET = 8
 
 
-def compiled_shape(batch, length):
-    """`(rows, columns)` of the batch an XLA-compiled search decodes
-    `(batch, length)` source ids in: the batch size rounded up to a power
-    of two, the length to a multiple of `LENGTH_BUCKET` (so at most seven
-    batch sizes up to 64 and one program per eight source lengths)."""
-    powers = tf.constant([2**k for k in range(31)], tf.int32)
-    rows = tf.reduce_min(tf.boolean_mask(powers, powers >= batch))
-    columns = (length + LENGTH_BUCKET - 1) // LENGTH_BUCKET * LENGTH_BUCKET
+def bucketed_shape(batch, length):
+    """`(rows, columns)` of the batch a translator decodes `(batch,
+    length)` source ids in: the batch size rounded up to 1, 2, 4, 8 or a
+    multiple of `BUCKET` (one sentence alone stays one row), the length to
+    a multiple of `BUCKET`: eleven batch shapes up to 64 sentences, one per
+    eight source lengths."""
+    small = tf.constant([1, 2, 4, BUCKET], tf.int32)
+    rows = tf.where(
+        batch <= BUCKET,
+        tf.reduce_min(tf.boolean_mask(small, small >= batch)),
+        (batch + BUCKET - 1) // BUCKET * BUCKET,
+    )
+    columns = (length + BUCKET - 1) // BUCKET * BUCKET
     return rows, columns
 
 
