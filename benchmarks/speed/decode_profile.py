@@ -109,11 +109,20 @@ def profile(run, sources, beam_width=5, batch_size=64, repeats=2):
             )
             return tf.reduce_max(out.lengths)
 
+        # Any batch and length, as the served graph is traced.
+        signature = [
+            tf.TensorSpec([None, None], tf.int32),
+            tf.TensorSpec([], tf.int32),
+        ]
+
+        def traced(fn):
+            return tf.function(fn, input_signature=signature, autograph=False)
+
         return [
-            tf.function(lambda s, n: encode(s)[0], autograph=False),
-            tf.function(lambda s, n: loop(s, n, False), autograph=False),
-            tf.function(lambda s, n: loop(s, n, True), autograph=False),
-            tf.function(lambda s, n: search(s), autograph=False),
+            traced(lambda s, n: encode(s)[0]),
+            traced(lambda s, n: loop(s, n, False)),
+            traced(lambda s, n: loop(s, n, True)),
+            traced(lambda s, n: search(s)),
         ]
 
     found = {}
@@ -122,7 +131,9 @@ def profile(run, sources, beam_width=5, batch_size=64, repeats=2):
         ("fused serving step", model.serving_constants()),
     ):
         parts = functions(constants)
-        steps = [int(parts[3](b, 0)) for b in batches]  # traces the search
+        # The steps each batch's search took (and the search traced).
+        steps = [int(parts[3](b, tf.constant(0))) for b in batches]
+        steps = [tf.constant(n) for n in steps]
         for part in parts[:3]:
             part(batches[0], steps[0])
         best = [float("inf")] * len(parts)

@@ -263,11 +263,15 @@ def markdown(report):
         r["decode_sentences_per_second_after_startup"] for r in peer
     )
     peer_bleu = peer[0]["bleu_lowercase"]
+    serving_by = report.get(
+        "serving_measured",
+        {"command": report["command"], "date": report["machine"]["date"]},
+    )
     lines = [
         common.header("speed.side_by_side"),
-        f"Measured by `{report['command']}` on {report['machine']['date']} "
-        f"({common.machine_line(report['machine'])}): our run "
-        f"`{report['ours']}` and the peer's `{report['peer']}` "
+        f"Decoding measured by `{serving_by['command']}` on "
+        f"{serving_by['date']} ({common.machine_line(report['machine'])}): "
+        f"our run `{report['ours']}` and the peer's `{report['peer']}` "
         f"({report['peer_name']}), trained on the same split; "
         f"{report['test_lines']} test lines; best of {report['rounds']} "
         "rounds.",
@@ -303,6 +307,9 @@ def markdown(report):
         )
         lines += [
             "",
+            f"Training measured by `{training['command']}` on "
+            f"{training['date']}, one system after the other.",
+            "",
             "| training at the peer's sizes, batch 64 | sentences/s | vs "
             "peer | share of the matmul peak |",
             "|---|---|---|---|",
@@ -330,6 +337,11 @@ def main(argv=None):
         help="serving only (keeps the training rows of the last results)",
     )
     parser.add_argument(
+        "--no-serving",
+        action="store_true",
+        help="training only (keeps the serving rows of the last results)",
+    )
+    parser.add_argument(
         "--results", default=os.path.join(RESULTS, "side_by_side")
     )
     args = parser.parse_args(argv)
@@ -339,22 +351,21 @@ def main(argv=None):
                 f"{what} {path}: no such folder; `python -m "
                 "benchmarks.peer.versus_peer run --seeds 0` makes both"
             )
-    os.makedirs(WORK, exist_ok=True)
-    pairs = test_split(args.ours)
-    lines_path = os.path.join(WORK, "test_sources.txt")
-    with open(lines_path, "w", encoding="utf-8") as f:
-        f.write("".join(source + "\n" for source, _ in pairs))
-    with open(os.path.join(args.peer, "one.zh"), "w", encoding="utf-8") as f:
-        f.write("我 喜 欢 中 国 美 食\n")
-    machine = common.machine()
-    started = time.time()
-    paths = export_variants(args.ours, WORK)
-    serving, peer = measure_serving(args, pairs, paths, lines_path)
     from benchmarks.peer.opennmt import PEER
 
+    command = "python -m benchmarks.speed.side_by_side " + " ".join(
+        sys.argv[1:] if argv is None else argv
+    )
+    previous = {}
+    if os.path.exists(args.results + ".json"):
+        with open(args.results + ".json") as f:
+            previous = json.load(f)
+    os.makedirs(WORK, exist_ok=True)
+    pairs = test_split(args.ours)
+    machine = common.machine()
+    started = time.time()
     report = {
-        "command": "python -m benchmarks.speed.side_by_side "
-        + " ".join(sys.argv[1:] if argv is None else argv),
+        "command": command,
         "machine": machine,
         "ours": os.path.relpath(args.ours, ROOT),
         "peer": os.path.relpath(args.peer, ROOT),
@@ -362,19 +373,34 @@ def main(argv=None):
         "test_lines": len(pairs),
         "rounds": args.rounds,
         "memory_calls": args.memory_calls,
-        "serving": serving,
-        "peer_decoding": peer,
     }
+    # Each part records the command and date that measured it, so a part
+    # kept from the last results says so.
+    measured = {"command": command, "date": machine["date"]}
+    if args.no_serving:
+        for key in ("serving", "peer_decoding", "serving_measured"):
+            report[key] = previous[key]
+        for key in ("rounds", "memory_calls", "test_lines"):
+            report[key] = previous[key]
+    else:
+        lines_path = os.path.join(WORK, "test_sources.txt")
+        with open(lines_path, "w", encoding="utf-8") as f:
+            f.write("".join(source + "\n" for source, _ in pairs))
+        with open(
+            os.path.join(args.peer, "one.zh"), "w", encoding="utf-8"
+        ) as f:
+            f.write("我 喜 欢 中 国 美 食\n")
+        paths = export_variants(args.ours, WORK)
+        serving, peer = measure_serving(args, pairs, paths, lines_path)
+        report.update(
+            serving=serving, peer_decoding=peer, serving_measured=measured
+        )
     if args.no_training:
-        previous = args.results + ".json"
-        if os.path.exists(previous):
-            with open(previous) as f:
-                kept = json.load(f).get("training")
-            if kept:
-                report["training"] = kept
+        if previous.get("training"):
+            report["training"] = previous["training"]
     else:
         ours, theirs = measure_training(args)
-        report["training"] = {"ours": ours, "peer": theirs}
+        report["training"] = {"ours": ours, "peer": theirs, **measured}
     report["wall_seconds"] = time.time() - started
     with open(args.results + ".json", "w") as f:
         json.dump(report, f, indent=2)
