@@ -67,7 +67,7 @@ VARIANTS = [
 ]
 
 SERVER = r"""
-import json, random, resource, sys, time
+import json, random, sys, time
 start = time.perf_counter()
 import numpy as np
 import tensorflow as tf

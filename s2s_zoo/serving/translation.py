@@ -206,9 +206,11 @@ def output_limits(source, max_output_length):
     """The most output tokens of each sentence: `2 |X| + 10` (at most
     `max_output_length`), `|X|` its source tokens (at least one, as a
     sentence alone is read), so that a hypothesis that never ends is cut
-    where it would be cut alone, whatever the batch."""
-    lengths = tf.reduce_sum(tf.cast(tf.not_equal(source, 0), tf.int32), 1)
-    return tf.minimum(2 * tf.maximum(lengths, 1) + 10, max_output_length)
+    where it would be cut alone, whatever the batch. Backend ops: the
+    in-graph and the eager translator both use it."""
+    ops = keras.ops
+    lengths = ops.sum(ops.cast(ops.not_equal(source, PADDING_ID), "int32"), 1)
+    return ops.minimum(2 * ops.maximum(lengths, 1) + 10, max_output_length)
 
 
 #: The shapes a translator decodes in: source lengths and batch sizes
@@ -295,16 +297,7 @@ class EagerTranslator:
                 beam_width=beam_width,
                 length_penalty=length_penalty,
                 constants=constants,
-                # `output_limits`, in the backend's ops.
-                stop_lengths=keras.ops.minimum(
-                    2
-                    * keras.ops.maximum(
-                        keras.ops.sum(keras.ops.cast(source != 0, "int32"), 1),
-                        1,
-                    )
-                    + 10,
-                    max_output_length,
-                ),
+                stop_lengths=output_limits(source, max_output_length),
                 **search_options,
             ),
             static_argnums=(1,),

@@ -114,18 +114,21 @@ def callbacks(config, model, data, clock=time.perf_counter, resume_epoch=0):
         data.train_tokens, data.batches, data.train_pairs
     )
     monitor, mode = _selection(config)
+    # Greedy over the live weights: dev BLEU and the attention images
+    # share it (and its traced graph).
+    greedy = make_translator(
+        model,
+        data.source_tokenizer,
+        data.target_tokenizer,
+        beam_width=1,
+        max_source_length=config.max_length * 2,
+    )
     result = []
     if config.select_on == "bleu":
         sources, references = text.group_references(data.splits["dev"])
         result.append(
             training.DevBleu(
-                make_translator(
-                    model,
-                    data.source_tokenizer,
-                    data.target_tokenizer,
-                    beam_width=1,
-                    max_source_length=config.max_length * 2,
-                ),
+                greedy,
                 sources,
                 references,
                 config.batch_size,
@@ -158,13 +161,7 @@ def callbacks(config, model, data, clock=time.perf_counter, resume_epoch=0):
     if config.tensorboard and model.has_attention:
         result.append(
             training.AttentionImages(
-                make_translator(
-                    model,
-                    data.source_tokenizer,
-                    data.target_tokenizer,
-                    beam_width=1,
-                    max_source_length=config.max_length * 2,
-                ),
+                greedy,
                 _image_sentences(data.splits["dev"]),
                 data.source_tokenizer.vocabulary,
                 data.target_tokenizer.vocabulary,
