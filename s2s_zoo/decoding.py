@@ -440,14 +440,19 @@ def beam_search(
         token_log_probs = ops.reshape(
             token_log_probs, (batch_size, k, vocabulary_size)
         )
+        # Every candidate of a beam shares the beam's score so far, length
+        # penalty and coverage, so a sentence's k best candidates are among
+        # each beam's k most probable tokens: take those first, and choose
+        # among k * k candidates instead of k * V (the same choice, ties
+        # included: both prefer the lower beam, then the lower token id).
+        per_beam = min(k, logits.shape[-1] or k)
+        top_log_probs, top_tokens = ops.top_k(token_log_probs, k=per_beam)
         # A finished beam may only append padding, at no cost.
-        only_padding = ops.where(
-            ops.equal(ops.arange(vocabulary_size), padding_id), 0.0, -1e9
+        only_padding = ops.where(ops.arange(per_beam) == 0, 0.0, -1e9)
+        top_log_probs = ops.where(
+            finished[..., None], only_padding, top_log_probs
         )
-        token_log_probs = ops.where(
-            finished[..., None], only_padding, token_log_probs
-        )
-        candidate_log_probs = log_probs[..., None] + token_log_probs
+        candidate_log_probs = log_probs[..., None] + top_log_probs
         candidate_lengths = ops.where(finished, lengths, step + 1)
         penalty = length_penalty_factor(candidate_lengths, length_penalty)
         candidate_scores = candidate_log_probs / penalty[..., None]
@@ -461,10 +466,12 @@ def beam_search(
             coverage = buffers[3] + step_attention
             candidate_scores = candidate_scores + cover(coverage)[..., None]
 
-        flat = (batch_size, k * vocabulary_size)
+        flat = (batch_size, k * per_beam)
         _, index = ops.top_k(ops.reshape(candidate_scores, flat), k=k)
-        beam_index = index // vocabulary_size
-        next_tokens = ops.cast(index % vocabulary_size, "int32")
+        beam_index = index // per_beam
+        next_tokens = ops.take_along_axis(
+            ops.reshape(ops.cast(top_tokens, "int32"), flat), index, axis=1
+        )
 
         log_probs = ops.take_along_axis(
             ops.reshape(candidate_log_probs, flat), index, axis=1
