@@ -141,25 +141,34 @@ class ContextGRUCell(keras.layers.Layer):
         recurrent_kernel = self._weight(self.recurrent_kernel)
         return tuple(ops.split(recurrent_kernel, [2 * self.units], axis=-1))
 
-    def step(self, projected_inputs, projected_context, state, recurrent=None):
+    def step(
+        self,
+        projected_inputs,
+        projected_context,
+        state,
+        recurrent=None,
+        matmul=ops.matmul,
+    ):
         """One update from pre-projected inputs and context.
 
-        `recurrent` is `recurrent_weights()`, computed here when omitted.
+        `recurrent` is `recurrent_weights()`, computed here when omitted;
+        `matmul(state, kernel)` multiplies by a recurrent block (a serving
+        step passes one that multiplies in bfloat16 and returns float32).
         """
         n = self.units
         u_zr, u_h = recurrent or self.recurrent_weights()
         # ops.split, not slicing: in training, TensorFlow's gradient of a
         # slice is a full-size StridedSliceGrad at every step.
         x_zr, x_h = ops.split(projected_inputs + projected_context, [2 * n], -1)
-        gates = ops.sigmoid(x_zr + ops.matmul(state, u_zr))
+        gates = ops.sigmoid(x_zr + matmul(state, u_zr))
         z, r = ops.split(gates, 2, axis=-1)
         if self.reset_mode == "before":
-            candidate = ops.tanh(x_h + ops.matmul(r * state, u_h))
+            candidate = ops.tanh(x_h + matmul(r * state, u_h))
         else:
             # The reset gate scales the context term too: split it off.
             c_h = ops.split(projected_context, [2 * n], axis=-1)[1]
             x_h = x_h - c_h
-            candidate = ops.tanh(x_h + r * (ops.matmul(state, u_h) + c_h))
+            candidate = ops.tanh(x_h + r * (matmul(state, u_h) + c_h))
         return z * state + (1.0 - z) * candidate
 
     def call(self, inputs, context, state):

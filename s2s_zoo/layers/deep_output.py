@@ -149,9 +149,7 @@ class DeepOutput(keras.layers.Layer):
 
     def head(self, hidden, training=None):
         """Logits from `t~` (the sum of the input projections): maxout,
-        dropout, the output projection. For callers that computed some
-        projections beforehand (a serving step, `RNNSearchDecoder.
-        fused_step`)."""
+        dropout, the output projection."""
         hidden = self.dropout_layer(self.maxout(hidden), training=training)
         if self.rank_projection is not None:
             hidden = self.rank_projection(hidden)

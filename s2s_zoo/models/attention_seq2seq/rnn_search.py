@@ -3,10 +3,14 @@
 `s_i`, read out through maxout. Keras 3 RNN layers take no `constants`, so
 the decoder is its own loop (`keras.ops.scan`)."""
 
+import functools
+
 import keras
+import numpy as np
 from keras import ops
 
 from s2s_zoo import registry
+from s2s_zoo.layers.attention import AdditiveAttention
 from s2s_zoo.layers.attention import get_attention
 from s2s_zoo.layers.bidirectional_gru import BidirectionalGRU
 from s2s_zoo.layers.bridge import Bridge
@@ -288,60 +292,162 @@ class RNNSearchDecoder(ExplicitMaskLayer):
         logits = self._readout(state, new_state, embedded, context)
         return logits, new_state, weights
 
-    def token_table(self):
-        """The serving step's per-token constants: row `y` is
-        `[W E y + b ; A_y E y]`, the GRU input projection and the readout's
-        embedding term of target token `y`, `(V, 3n + 2l)` in float32,
-        computed from the current weights (see `fused_step`)."""
+    def serving_weights(self):
+        """The serving step's constants, from the current weights (see
+        `fused_step`):
 
-        def weight(variable):
-            return ops.cast(ops.convert_to_tensor(variable), "float32")
+        - `token_table` `(V, 3n + 2l)`, float32: row `y` is
+          `[W E y + b ; A_y E y]`, the GRU input projection and the
+          readout's embedding term of target token `y`;
+        - the matrices each step multiplies by, in the compute dtype:
+          `query_kernel` (`W_a`), `score_vector` (`v_a`, float32: a
+          matrix-vector product), `recurrent_zr` and `recurrent_h`
+          (`U_zr`, `U`),
+          `readout_kernel` (`A_s`), `value_readout_kernel` (`A_c`, used
+          once per sentence by `fused_values`), `logits_kernel`, and the
+          float32 biases `readout_bias` and `logits_bias`.
 
-        embeddings = weight(self.embedding.embeddings)
-        gru = ops.matmul(embeddings, weight(self.cell.kernel)) + weight(
-            self.cell.bias
+        The readout's `2l` columns are reordered pool-major (all first
+        members of the maxout pools, then all second members), so that
+        maxout is an elementwise maximum of `pool_size` contiguous blocks:
+        the same values, without a reshape and a reduction over an axis
+        of 2 (which TensorFlow runs slowly on a CPU).
+        """
+        output = self.deep_output
+        pool, units = output.pool_size, output.maxout_units
+        pool_major = np.arange(pool * units).reshape(units, pool).T.ravel()
+
+        def weight(variable, dtype=None):
+            return ops.cast(
+                ops.convert_to_tensor(variable), dtype or self.compute_dtype
+            )
+
+        def readout(layer, dtype=None):
+            return ops.take(weight(layer.kernel, dtype), pool_major, axis=1)
+
+        embeddings = weight(self.embedding.embeddings, "float32")
+        gru = ops.matmul(
+            embeddings, weight(self.cell.kernel, "float32")
+        ) + weight(self.cell.bias, "float32")
+        embedded_readout = ops.matmul(
+            embeddings, readout(output.input_projections[1], "float32")
         )
-        readout = ops.matmul(
-            embeddings, weight(self.deep_output.input_projections[1].kernel)
-        )
-        return ops.concatenate([gru, readout], axis=-1)
+        recurrent = self.cell.recurrent_weights()
+        weights = {
+            "token_table": ops.concatenate([gru, embedded_readout], -1),
+            **dict(zip(("recurrent_zr", "recurrent_h"), recurrent)),
+            "readout_kernel": readout(output.input_projections[0]),
+            "readout_bias": ops.take(
+                weight(output.input_projections[0].bias, "float32"),
+                pool_major,
+            ),
+            "value_readout_kernel": readout(output.input_projections[2]),
+            "logits_kernel": weight(output.logits.kernel),
+            "logits_bias": weight(output.logits.bias, "float32"),
+        }
+        if output.rank_projection is not None:
+            weights["rank_kernel"] = weight(output.rank_projection.kernel)
+        if isinstance(self.attention, AdditiveAttention):
+            weights["query_kernel"] = weight(
+                self.attention.query_projection.kernel
+            )
+            weights["score_vector"] = weight(
+                self.attention.score_vector.kernel, "float32"
+            )
+        return weights
 
-    def fused_values(self, values):
+    def fused_values(self, values, weights):
         """`[C h_j ; A_c h_j]` for every annotation, once per sentence: the
         context terms of the GRU and of the readout, both linear in `c_i`,
         so one weighted sum of these rows gives both (see `fused_step`)."""
-        readout = self.deep_output.input_projections[2](values)
+        readout = ops.matmul(values, weights["value_readout_kernel"])
         return ops.concatenate([self.project_values(values), readout], -1)
 
     def fused_step(
-        self, token_ids, state, keys, source_mask, fused_values, token_table
+        self, token_ids, state, keys, source_mask, fused_values, weights
     ):
         """`step` with its linear maps folded into per-token and
-        per-sentence tables: the same model, a third less work per step.
+        per-sentence tables: the same model, less work per step.
 
         `step` computes `W E y + b` and `A_y E y` from the embedding, and
         `C c_i` and `A_c c_i` from the context. The first two depend on the
         token only (`token_table`, one row per target token, computed once
         per translator); the last two are linear in `c_i = sum_j alpha_ij
         h_j`, so they are `sum_j alpha_ij [C h_j ; A_c h_j]` over rows
-        computed once per sentence (`fused_values`). Only rounding differs
-        from `step` (the tables are computed in float32).
+        computed once per sentence (`fused_values`).
+
+        Under a mixed policy the matrix products run in the compute dtype
+        (bfloat16) and everything elementwise (the alignment MLP's tanh,
+        the softmax, the gates, maxout) in float32, and the state stays in
+        float32: TensorFlow's elementwise kernels on a CPU are several
+        times slower in bfloat16 than in float32. Only rounding differs
+        from `step` (in float32 it is the same computation).
         """
+
+        def matmul(x, kernel):
+            x = ops.matmul(ops.cast(x, kernel.dtype), kernel)
+            return ops.cast(x, "float32")
+
         n3 = 3 * self.hidden_dim
-        rows = ops.cast(ops.take(token_table, token_ids, axis=0), state.dtype)
+        rows = ops.take(weights["token_table"], token_ids, axis=0)
         projected, embedded_readout = ops.split(rows, [n3], axis=-1)
-        both, weights = self.attention(
-            state, fused_values, keys=keys, value_mask=source_mask
+        both, alignment = self._fused_attention(
+            state, keys, source_mask, fused_values, weights, matmul
         )
         projected_context, context_readout = ops.split(both, [n3], axis=-1)
-        new_state = self.cell.step(projected, projected_context, state)
+        new_state = self.cell.step(
+            projected,
+            projected_context,
+            state,
+            (weights["recurrent_zr"], weights["recurrent_h"]),
+            matmul=matmul,
+        )
         readout_state = state if self.readout_state == "previous" else new_state
         hidden = (
-            self.deep_output.input_projections[0](readout_state)
+            matmul(readout_state, weights["readout_kernel"])
+            + weights["readout_bias"]
             + embedded_readout
             + context_readout
         )
-        return self.deep_output.head(hidden), new_state, weights
+        # Pool-major columns (`serving_weights`): maxout is a maximum of
+        # contiguous blocks.
+        hidden = functools.reduce(
+            ops.maximum, ops.split(hidden, self.deep_output.pool_size, -1)
+        )
+        if "rank_kernel" in weights:
+            hidden = matmul(hidden, weights["rank_kernel"])
+        logits = (
+            matmul(hidden, weights["logits_kernel"]) + weights["logits_bias"]
+        )
+        return logits, new_state, alignment
+
+    def _fused_attention(
+        self, state, keys, source_mask, fused_values, weights, matmul
+    ):
+        """`(sum_j alpha_ij fused_values_j, alpha_i)`, both float32; the
+        additive score in float32 from its precomputed keys, other scores
+        through the attention layer."""
+        if "query_kernel" not in weights:
+            both, alignment = self.attention(
+                ops.cast(state, self.compute_dtype),
+                fused_values,
+                keys=keys,
+                value_mask=source_mask,
+            )
+            return ops.cast(both, "float32"), ops.cast(alignment, "float32")
+        query = matmul(state, weights["query_kernel"])  # (N, n')
+        hidden = ops.tanh(
+            ops.expand_dims(query, 1) + ops.cast(keys, "float32")
+        )  # (N, T, n')
+        scores = ops.squeeze(ops.matmul(hidden, weights["score_vector"]), -1)
+        mask = ops.cast(source_mask, "bool")
+        alignment = ops.softmax(ops.where(mask, scores, -1e9), axis=-1)
+        alignment = alignment * ops.cast(mask, "float32")
+        both = ops.matmul(
+            ops.cast(ops.expand_dims(alignment, 1), fused_values.dtype),
+            fused_values,
+        )
+        return ops.cast(ops.squeeze(both, 1), "float32"), alignment
 
     def compute_output_spec(
         self,
@@ -530,7 +636,14 @@ class RNNSearch(Seq2SeqModel):
         )
         values = memory.pop("values")
         if constants is not None:
-            memory["fused_values"] = self.decoder.fused_values(values)
+            memory["fused_values"] = self.decoder.fused_values(
+                values, constants
+            )
+            # The serving step keeps its state, and the additive score's
+            # keys, in float32 (`fused_step`).
+            state = ops.cast(state, "float32")
+            if "query_kernel" in constants:
+                memory["keys"] = ops.cast(memory["keys"], "float32")
         else:
             memory["values"] = values
             memory["projected_values"] = self.decoder.project_values(values)
@@ -539,14 +652,14 @@ class RNNSearch(Seq2SeqModel):
     def decode_step(self, token_ids, state, memory, constants=None):
         if constants is not None:
             return self.decoder.fused_step(
-                token_ids, state, token_table=constants["token_table"], **memory
+                token_ids, state, weights=constants, **memory
             )
         return self.decoder.step(token_ids, state, **memory)
 
     def serving_constants(self):
         """The fused serving step's per-model constants, from the current
-        weights: `{"token_table": RNNSearchDecoder.token_table()}`."""
-        return {"token_table": self.decoder.token_table()}
+        weights (`RNNSearchDecoder.serving_weights`)."""
+        return self.decoder.serving_weights()
 
     def default_optimizer(self):
         """Adadelta (epsilon 1e-6, rho 0.95), the whole gradient's L2 norm
