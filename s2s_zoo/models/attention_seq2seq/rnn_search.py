@@ -26,6 +26,12 @@ from s2s_zoo.models.base import padding_mask
 from s2s_zoo.models.base import scan_time
 from s2s_zoo.models.base import seq2seq_inputs
 
+
+def _float32_matmul(x, kernel):
+    """`x @ kernel` in the kernel's dtype, returned in float32."""
+    return ops.cast(ops.matmul(ops.cast(x, kernel.dtype), kernel), "float32")
+
+
 RNNSEARCH_DEFAULTS = {
     # Bahdanau et al. 2015, Appendix A.2.3: shortlists of 30,000 words.
     "source_vocabulary_size": 30000,
@@ -248,17 +254,39 @@ class RNNSearchDecoder(ExplicitMaskLayer):
         if projected_values is None:
             projected_values = self.project_values(values)
         recurrent = self.cell.recurrent_weights()  # once, not per step
+        loop = self._loop_weights()
+        if loop is None:
 
-        def body(previous_state, projected_t):
-            new_state, weights = self._advance(
-                projected_t,
-                previous_state,
-                projected_values,
-                keys,
-                source_mask,
-                recurrent,
-            )
-            return new_state, (previous_state, weights)
+            def body(previous_state, projected_t):
+                new_state, weights = self._advance(
+                    projected_t,
+                    previous_state,
+                    projected_values,
+                    keys,
+                    source_mask,
+                    recurrent,
+                )
+                return new_state, (previous_state, weights)
+
+        else:
+            # The additive score: the loop keeps its state in float32 and
+            # multiplies in the compute dtype (`_float32_attention`).
+            keys = ops.cast(keys, "float32")
+            projected = ops.cast(projected, "float32")
+            state = ops.cast(state, "float32")
+
+            def body(previous_state, projected_t):
+                context_rows, weights = self._float32_attention(
+                    previous_state, keys, source_mask, projected_values, loop
+                )
+                new_state = self.cell.step(
+                    projected_t,
+                    context_rows,
+                    previous_state,
+                    recurrent,
+                    matmul=_float32_matmul,
+                )
+                return new_state, (previous_state, weights)
 
         initial_outputs = (
             state,
@@ -267,7 +295,10 @@ class RNNSearchDecoder(ExplicitMaskLayer):
         _, new_states, outputs = scan_time(
             body, state, projected, initial_outputs
         )
-        previous_states, weights = outputs
+        previous_states, weights = keras.tree.map_structure(
+            lambda x: ops.cast(x, self.compute_dtype), outputs
+        )
+        new_states = ops.cast(new_states, self.compute_dtype)
         # Every c_i at once: (batch_size, T_y, T_x) @ (batch_size, T_x, 2n).
         contexts = ops.matmul(weights, values)
         logits = self._readout(
@@ -347,13 +378,7 @@ class RNNSearchDecoder(ExplicitMaskLayer):
         }
         if output.rank_projection is not None:
             weights["rank_kernel"] = weight(output.rank_projection.kernel)
-        if isinstance(self.attention, AdditiveAttention):
-            weights["query_kernel"] = weight(
-                self.attention.query_projection.kernel
-            )
-            weights["score_vector"] = weight(
-                self.attention.score_vector.kernel, "float32"
-            )
+        weights.update(self._loop_weights() or {})
         return weights
 
     def fused_values(self, values, weights):
@@ -384,27 +409,33 @@ class RNNSearchDecoder(ExplicitMaskLayer):
         from `step` (in float32 it is the same computation).
         """
 
-        def matmul(x, kernel):
-            x = ops.matmul(ops.cast(x, kernel.dtype), kernel)
-            return ops.cast(x, "float32")
-
         n3 = 3 * self.hidden_dim
         rows = ops.take(weights["token_table"], token_ids, axis=0)
         projected, embedded_readout = ops.split(rows, [n3], axis=-1)
-        both, alignment = self._fused_attention(
-            state, keys, source_mask, fused_values, weights, matmul
-        )
+        if "query_kernel" in weights:
+            both, alignment = self._float32_attention(
+                state, keys, source_mask, fused_values, weights
+            )
+        else:
+            both, alignment = self.attention(
+                ops.cast(state, self.compute_dtype),
+                fused_values,
+                keys=keys,
+                value_mask=source_mask,
+            )
+            both = ops.cast(both, "float32")
+            alignment = ops.cast(alignment, "float32")
         projected_context, context_readout = ops.split(both, [n3], axis=-1)
         new_state = self.cell.step(
             projected,
             projected_context,
             state,
             (weights["recurrent_zr"], weights["recurrent_h"]),
-            matmul=matmul,
+            matmul=_float32_matmul,
         )
         readout_state = state if self.readout_state == "previous" else new_state
         hidden = (
-            matmul(readout_state, weights["readout_kernel"])
+            _float32_matmul(readout_state, weights["readout_kernel"])
             + weights["readout_bias"]
             + embedded_readout
             + context_readout
@@ -415,39 +446,47 @@ class RNNSearchDecoder(ExplicitMaskLayer):
             ops.maximum, ops.split(hidden, self.deep_output.pool_size, -1)
         )
         if "rank_kernel" in weights:
-            hidden = matmul(hidden, weights["rank_kernel"])
+            hidden = _float32_matmul(hidden, weights["rank_kernel"])
         logits = (
-            matmul(hidden, weights["logits_kernel"]) + weights["logits_bias"]
+            _float32_matmul(hidden, weights["logits_kernel"])
+            + weights["logits_bias"]
         )
         return logits, new_state, alignment
 
-    def _fused_attention(
-        self, state, keys, source_mask, fused_values, weights, matmul
-    ):
-        """`(sum_j alpha_ij fused_values_j, alpha_i)`, both float32; the
-        additive score in float32 from its precomputed keys, other scores
-        through the attention layer."""
-        if "query_kernel" not in weights:
-            both, alignment = self.attention(
-                ops.cast(state, self.compute_dtype),
-                fused_values,
-                keys=keys,
-                value_mask=source_mask,
-            )
-            return ops.cast(both, "float32"), ops.cast(alignment, "float32")
-        query = matmul(state, weights["query_kernel"])  # (N, n')
-        hidden = ops.tanh(
-            ops.expand_dims(query, 1) + ops.cast(keys, "float32")
-        )  # (N, T, n')
+    def _loop_weights(self):
+        """The additive score's `query_kernel` (`W_a`, compute dtype) and
+        `score_vector` (`v_a`, float32) for `_float32_attention`; None for
+        other scores."""
+        if not isinstance(self.attention, AdditiveAttention):
+            return None
+        attention = self.attention
+        return {
+            "query_kernel": ops.cast(
+                attention.query_projection.kernel, self.compute_dtype
+            ),
+            "score_vector": ops.cast(attention.score_vector.kernel, "float32"),
+        }
+
+    def _float32_attention(self, state, keys, source_mask, rows, weights):
+        """The additive score's attention for a float32 state and float32
+        keys: `(sum_j alpha_ij rows_j, alpha_i)`, both float32.
+
+        The matrix products run in the weights' dtype (bfloat16 under a
+        mixed policy), the tanh over every source position, the softmax
+        and the masking in float32: TensorFlow's elementwise kernels on a
+        CPU are several times slower in bfloat16 than in float32. In
+        float32 it is the attention layer's computation.
+        """
+        query = _float32_matmul(state, weights["query_kernel"])  # (N, n')
+        hidden = ops.tanh(ops.expand_dims(query, 1) + keys)  # (N, T, n')
         scores = ops.squeeze(ops.matmul(hidden, weights["score_vector"]), -1)
         mask = ops.cast(source_mask, "bool")
         alignment = ops.softmax(ops.where(mask, scores, -1e9), axis=-1)
         alignment = alignment * ops.cast(mask, "float32")
-        both = ops.matmul(
-            ops.cast(ops.expand_dims(alignment, 1), fused_values.dtype),
-            fused_values,
+        context = ops.matmul(
+            ops.cast(ops.expand_dims(alignment, 1), rows.dtype), rows
         )
-        return ops.cast(ops.squeeze(both, 1), "float32"), alignment
+        return ops.cast(ops.squeeze(context, 1), "float32"), alignment
 
     def compute_output_spec(
         self,
