@@ -94,9 +94,14 @@ def profile(run, sources, beam_width=5, batch_size=64, repeats=2):
                     tokens = tf.argmax(logits, -1, output_type=tf.int32)
                 return t + 1, tokens, state
 
-            return tf.while_loop(
+            # Return what the last step wrote: a loop whose outputs go
+            # unread may be cut out of the graph.
+            _, tokens, state = tf.while_loop(
                 lambda t, *_: t < steps, body, (0, tokens, state)
-            )[0]
+            )
+            return tf.reduce_sum(tokens) + tf.cast(
+                tf.reduce_sum(tf.nest.flatten(state)[0][:, :1]), tf.int32
+            )
 
         def search(source):
             out = model.generate(
