@@ -39,12 +39,12 @@ class FusedStepMixin:
           `[W E y + b ; A_y E y]`, the GRU input projection and the
           readout's embedding term of target token `y`;
         - the matrices each step multiplies by, in the compute dtype:
-          `query_kernel` (`W_a`), `score_vector` (`v_a`, float32: a
-          matrix-vector product), `recurrent_zr` and `recurrent_h`
-          (`U_zr`, `U`),
-          `readout_kernel` (`A_s`), `value_readout_kernel` (`A_c`, used
-          once per sentence by `fused_values`), `logits_kernel`, and the
-          float32 biases `readout_bias` and `logits_bias`.
+          `query_kernel` (`W_a`), `recurrent_zr` and `recurrent_h`
+          (`U_zr`, `U`), `readout_kernel` (`A_s`), `value_readout_kernel`
+          (`A_c`, used once per sentence by `fused_values`),
+          `logits_kernel` (and `rank_kernel` where the readout has one);
+        - in float32: `score_vector` (`v_a`, a matrix-vector product) and
+          the biases `readout_bias` and `logits_bias`.
 
         The readout's `2l` columns are reordered pool-major (all first
         members of the maxout pools, then all second members), so that
