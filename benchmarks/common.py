@@ -125,6 +125,16 @@ def write_table(path, module, intro, lines):
         f.write(f"{header(module)}\n{intro}\n\n" + "\n".join(lines) + "\n")
 
 
+def write_results(stem, report, page):
+    """Writes `report` to `stem.json` and the page made from it to
+    `stem.md`, and prints the page."""
+    with open(stem + ".json", "w") as f:
+        json.dump(report, f, indent=2)
+    with open(stem + ".md", "w") as f:
+        f.write(page)
+    print(page)
+
+
 def save(args, module, intro, lines, payload):
     """Writes the page to `args.markdown` and `payload`, dated, to
     `args.json`, each where asked."""

@@ -21,7 +21,6 @@ graph's step and for the fused serving step. Written to
 """
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -46,6 +45,7 @@ def profile(run, sources, beam_width=5, batch_size=64, repeats=2):
     from keras import ops
 
     from s2s_zoo.serving.translation import output_limits
+    from s2s_zoo.serving.translation import output_width
     from s2s_zoo.serving.translation import prepare_source
 
     model = run.model
@@ -106,7 +106,7 @@ def profile(run, sources, beam_width=5, batch_size=64, repeats=2):
         def search(source):
             out = model.generate(
                 source,
-                max_length=tf.minimum(2 * tf.shape(source)[1] + 10, 100),
+                max_length=output_width(tf.shape(source)[1], 100),
                 beam_width=beam_width,
                 length_penalty=1.0,
                 constants=constants,
@@ -199,11 +199,7 @@ def main(argv=None):
         "parts": PARTS,
         "steps": steps,
     }
-    with open(args.results + ".json", "w") as f:
-        json.dump(report, f, indent=2)
-    with open(args.results + ".md", "w") as f:
-        f.write(markdown(report))
-    print(markdown(report))
+    common.write_results(args.results, report, markdown(report))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ Written to `docs/results/serving_levers.md` and `.json`.
 
 import argparse
 import collections
-import json
 import os
 import sys
 import time
@@ -260,11 +259,7 @@ def main(argv=None):
         "test_sentences": test_sentences,
         "ibm1_seconds": seconds,
     }
-    with open(args.results + ".json", "w") as f:
-        json.dump(report, f, indent=2)
-    with open(args.results + ".md", "w") as f:
-        f.write(markdown(report))
-    print(markdown(report))
+    common.write_results(args.results, report, markdown(report))
 
 
 if __name__ == "__main__":

@@ -402,11 +402,7 @@ def main(argv=None):
         ours, theirs = measure_training(args)
         report["training"] = {"ours": ours, "peer": theirs, **measured}
     report["wall_seconds"] = time.time() - started
-    with open(args.results + ".json", "w") as f:
-        json.dump(report, f, indent=2)
-    with open(args.results + ".md", "w") as f:
-        f.write(markdown(report))
-    print(markdown(report))
+    common.write_results(args.results, report, markdown(report))
     return report
 
 

@@ -152,8 +152,9 @@ class ContextGRUCell(keras.layers.Layer):
         """One update from pre-projected inputs and context.
 
         `recurrent` is `recurrent_weights()`, computed here when omitted;
-        `matmul(state, kernel)` multiplies by a recurrent block (a serving
-        step passes one that multiplies in bfloat16 and returns float32).
+        `matmul(state, kernel)` multiplies by a recurrent block (RNNsearch's
+        float32-state steps pass one that multiplies in the kernel's dtype
+        and returns float32).
         """
         n = self.units
         u_zr, u_h = recurrent or self.recurrent_weights()

@@ -117,9 +117,7 @@ class Translator(ServingModule):
         return source, truncated, self._bucketed_search(source)
 
     def _generate(self, source, active=None):
-        max_length = tf.minimum(
-            2 * tf.shape(source)[1] + 10, self.max_output_length
-        )
+        max_length = output_width(tf.shape(source)[1], self.max_output_length)
         options = dict(self._search_options)
         if active is not None:
             options["active"] = active
@@ -148,7 +146,7 @@ class Translator(ServingModule):
         out = search(padded, tf.range(rows) < batch)
         # No sentence writes past its own limit (`output_limits`), at most
         # the unpadded batch's: the outputs keep the unpadded widths.
-        width = tf.minimum(2 * length + 10, self.max_output_length)
+        width = output_width(length, self.max_output_length)
         return type(out)(
             out.token_ids[:batch, :, :width],
             out.scores[:batch],
@@ -202,15 +200,22 @@ class Translator(ServingModule):
         }
 
 
+def output_width(source_length, max_output_length):
+    """The most tokens a translation of `source_length` source tokens may
+    have: `2 |X| + 10`, at most `max_output_length`. For a batch, its
+    width in tokens; for a sentence, its own limit (`output_limits`).
+    Backend ops (on Python ints too)."""
+    return keras.ops.minimum(2 * source_length + 10, max_output_length)
+
+
 def output_limits(source, max_output_length):
-    """The most output tokens of each sentence: `2 |X| + 10` (at most
-    `max_output_length`), `|X|` its source tokens (at least one, as a
-    sentence alone is read), so that a hypothesis that never ends is cut
-    where it would be cut alone, whatever the batch. Backend ops: the
-    in-graph and the eager translator both use it."""
+    """Each sentence's `output_width` from its own source tokens (at
+    least one, as a sentence alone is read), so that a hypothesis that
+    never ends is cut where it would be cut alone, whatever the batch.
+    Backend ops: the in-graph and the eager translator both use it."""
     ops = keras.ops
     lengths = ops.sum(ops.cast(ops.not_equal(source, PADDING_ID), "int32"), 1)
-    return ops.minimum(2 * ops.maximum(lengths, 1) + 10, max_output_length)
+    return output_width(ops.maximum(lengths, 1), max_output_length)
 
 
 #: The shapes a translator decodes in: source lengths and batch sizes
@@ -323,7 +328,7 @@ class EagerTranslator:
     def _run(self, text):
         source, truncated = self._prepare(tf.convert_to_tensor(text))
         source = source.numpy().astype("int32")
-        max_length = min(2 * source.shape[1] + 10, self.max_output_length)
+        max_length = int(output_width(source.shape[1], self.max_output_length))
         outputs = [np.asarray(x) for x in self._search(source, max_length)]
         return source, truncated, outputs
 
