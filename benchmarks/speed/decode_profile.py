@@ -13,10 +13,14 @@ the served model does, timing in turn graphs that stop after each part:
 3. `+ log-softmax and top-k`: the same with the beam's scoring of the
    `beams x vocabulary` candidates;
 4. `whole search`: `generate`, with the beams' bookkeeping (reordering
-   the states, the constraints, the written tokens and attention).
+   the states, the constraints, the written tokens and attention), on
+   every row of the batch until its last sentence ends
+   (`compaction=0`), as the parts before it.
 
 Each part's share is the difference to the part before, for the training
-graph's step and for the fused serving step. Written to
+graph's step and for the fused serving step. A last row times the search
+as it runs by default, leaving finished sentences behind
+(`s2s_zoo.decoding.COMPACTION`). Written to
 `docs/results/decode_profile.md` and `.json`.
 """
 
@@ -44,6 +48,7 @@ def profile(run, sources, beam_width=5, batch_size=64, repeats=2):
     import tensorflow as tf
     from keras import ops
 
+    from s2s_zoo import decoding
     from s2s_zoo.serving.translation import output_limits
     from s2s_zoo.serving.translation import output_width
     from s2s_zoo.serving.translation import prepare_source
@@ -103,7 +108,7 @@ def profile(run, sources, beam_width=5, batch_size=64, repeats=2):
                 tf.reduce_sum(tf.nest.flatten(state)[0][:, :1]), tf.int32
             )
 
-        def search(source):
+        def search(source, compaction):
             out = model.generate(
                 source,
                 max_length=output_width(tf.shape(source)[1], 100),
@@ -111,6 +116,7 @@ def profile(run, sources, beam_width=5, batch_size=64, repeats=2):
                 length_penalty=1.0,
                 constants=constants,
                 stop_lengths=output_limits(source, 100),
+                compaction=compaction,
             )
             return tf.reduce_max(out.lengths)
 
@@ -127,7 +133,8 @@ def profile(run, sources, beam_width=5, batch_size=64, repeats=2):
             traced(lambda s, n: encode(s)[0]),
             traced(lambda s, n: loop(s, n, False)),
             traced(lambda s, n: loop(s, n, True)),
-            traced(lambda s, n: search(s)),
+            traced(lambda s, n: search(s, 0)),
+            traced(lambda s, n: search(s, decoding.COMPACTION)),
         ]
 
     found = {}
@@ -139,7 +146,7 @@ def profile(run, sources, beam_width=5, batch_size=64, repeats=2):
         # The steps each batch's search took (and the search traced).
         steps = [int(parts[3](b, tf.constant(0))) for b in batches]
         steps = [tf.constant(n) for n in steps]
-        for part in parts[:3]:
+        for part in parts[:3] + parts[4:]:
             part(batches[0], steps[0])
         best = [float("inf")] * len(parts)
         for _ in range(repeats):
@@ -165,14 +172,23 @@ def markdown(report):
         + " |",
         "|---|" + "---|---|" * len(report["steps"]),
     ]
+    whole = len(PARTS) - 1
     for k, part in enumerate(PARTS):
         cells = []
         for seconds in report["steps"].values():
             own = seconds[k] - (seconds[k - 1] if k else 0.0)
-            cells.append(f"{own:.2f} | {100 * own / seconds[-1]:.0f}%")
+            cells.append(f"{own:.2f} | {100 * own / seconds[whole]:.0f}%")
         lines.append(f"| {part} | " + " | ".join(cells) + " |")
-    totals = [f"{s[-1]:.2f} | 100%" for s in report["steps"].values()]
+    totals = [f"{s[whole]:.2f} | 100%" for s in report["steps"].values()]
     lines.append("| total | " + " | ".join(totals) + " |")
+    dropped = [
+        f"{s[-1]:.2f} | {100 * s[-1] / s[whole]:.0f}%"
+        for s in report["steps"].values()
+    ]
+    lines.append(
+        "| the whole search leaving finished sentences behind "
+        "(the default) | " + " | ".join(dropped) + " |"
+    )
     return "\n".join(lines) + "\n"
 
 
