@@ -897,10 +897,12 @@ def generate(
 ):
     """Greedy search (or sampling) for `beam_width=1`, beam search
     otherwise; a coverage penalty with one beam runs `beam_search` (the
-    penalty is part of the score)."""
+    penalty is part of the score). `compaction` is beam search's; greedy
+    search keeps every row to the end."""
     if beam_width < 1:
         raise ValueError(f"beam_width must be >= 1; received {beam_width}.")
     if beam_width == 1 and not coverage_penalty:
+        kwargs.pop("compaction", None)
         return greedy_search(step_fn, state, memory, **kwargs)
     sampling = [
         name

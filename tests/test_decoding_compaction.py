@@ -111,6 +111,30 @@ def test_rows_that_pad_the_batch_and_stop_lengths():
     assert finishing_steps(whole)[0] <= 3
 
 
+def test_generate_passes_compaction_to_beam_search_only():
+    kwargs = dict(
+        batch_size=2,
+        start_token_id=START,
+        end_token_id=END,
+        max_length=5,
+        source_length=SOURCE,
+        suppressed_token_ids=(PAD, START),
+        compaction=-1,
+    )
+    state = (ops.zeros((2, DIM)), ops.zeros((2, 1)))
+    memory = {
+        "bias": ops.zeros((2, DIM)),
+        "rate": ops.ones((2, 1)),
+        "keys": ops.zeros((2, SOURCE, DIM)),
+    }
+    greedy = decoding.generate(recurrent_step(), state, memory, **kwargs)
+    assert greedy.token_ids.shape == (2, 1, 5)
+    with pytest.raises(ValueError, match="compaction must be >= 0"):
+        decoding.generate(
+            recurrent_step(), state, memory, beam_width=2, **kwargs
+        )
+
+
 def test_one_sentence_and_bad_compaction():
     assert_same(search(1, compaction=3), search(1, compaction=0))
     with pytest.raises(ValueError, match="compaction must be >= 0"):
