@@ -685,10 +685,17 @@ def _beam_phase(
         if at_rows is not None:
             # Rows of the whole batch: the sentences left behind are
             # finished, so they write no attention and continue themselves.
-            attention = ops.scatter_update(
-                ops.zeros((whole, ops.shape(attention)[1]), attention.dtype),
-                at_rows[:, None],
-                attention,
+            width = ops.shape(attention)[1]
+            attention = (
+                # No rows to write for a model without attention (width
+                # 0), and TensorFlow refuses a scatter into nothing.
+                ops.zeros((whole, 0), attention.dtype)
+                if attention.shape[1] == 0
+                else ops.scatter_update(
+                    ops.zeros((whole, width), attention.dtype),
+                    at_rows[:, None],
+                    attention,
+                )
             )
             history_parents = ops.scatter_update(
                 ops.arange(whole, dtype="int32"),

@@ -12,7 +12,7 @@ PAD, START, END = 0, 1, 2
 VOCABULARY, DIM, SOURCE = 7, 4, 5
 
 
-def recurrent_step(seed=0):
+def recurrent_step(seed=0, attention=True):
     """A small recurrent step whose sentences differ (by their `memory`)
     and end at different steps: the end token's logit grows with the
     step count at each sentence's own rate. Only row-wise products, so
@@ -30,12 +30,14 @@ def recurrent_step(seed=0):
         logits = 2.0 * ops.sum(hidden[:, :, None] * out[None], axis=1)
         logits = logits + (memory["rate"] * count - 3.0) * is_end
         scores = ops.sum(memory["keys"] * hidden[:, None, :], axis=-1)
+        if not attention:  # as the models without attention
+            return logits, (hidden, count + 1.0), ops.zeros_like(scores[:, :0])
         return logits, (hidden, count + 1.0), ops.softmax(scores, axis=-1)
 
     return step_fn
 
 
-def search(batch_size, compaction, seed=1, **options):
+def search(batch_size, compaction, seed=1, attention=True, **options):
     rng = np.random.default_rng(seed)
     memory = {
         "bias": rng.normal(size=(batch_size, DIM)),
@@ -52,14 +54,14 @@ def search(batch_size, compaction, seed=1, **options):
         < rng.integers(1, SOURCE + 1, batch_size)[:, None]
     )
     return decoding.beam_search(
-        recurrent_step(),
+        recurrent_step(attention=attention),
         state,
         memory,
         batch_size=batch_size,
         start_token_id=START,
         end_token_id=END,
         max_length=16,
-        source_length=SOURCE,
+        source_length=SOURCE if attention else 0,
         beam_width=3,
         length_penalty=0.6,
         suppressed_token_ids=(PAD, START),
@@ -99,6 +101,12 @@ def test_sentences_end_at_different_steps():
 def test_compaction_changes_no_result(compaction, options):
     whole = search(11, compaction=0, **options)
     assert_same(search(11, compaction=compaction, **options), whole)
+
+
+def test_a_model_without_attention():
+    whole = search(11, compaction=0, attention=False)
+    assert np.asarray(whole.attention).shape == (11, 3, 16, 0)
+    assert_same(search(11, compaction=3, attention=False), whole)
 
 
 def test_rows_that_pad_the_batch_and_stop_lengths():
