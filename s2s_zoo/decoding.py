@@ -373,8 +373,10 @@ def beam_search(
             longest source, decides where an endless hypothesis is cut).
             None: `max_length` for all.
         compaction (int): How many times the search may halve its batch
-            as sentences finish (phases after the first); 0 keeps every
-            sentence to the end. Default `COMPACTION`.
+            as sentences finish (phases after the first), where the batch
+            size is known when the search is traced: never below
+            `COMPACTION_FLOOR` sentences; 0 keeps every sentence to the
+            end. Default `COMPACTION`.
 
     Returns:
         A `GenerationOutput`, beams sorted best first.
@@ -393,6 +395,15 @@ def beam_search(
         compaction = COMPACTION
     if compaction < 0:
         raise ValueError(f"compaction must be >= 0; received {compaction}.")
+    if isinstance(batch_size, int):
+        # Each phase is a loop of its own to trace and compile, and a step
+        # on a few sentences costs little more than its fixed overhead.
+        halved = batch_size
+        for phases in range(compaction + 1):
+            halved = (halved + 1) // 2
+            if halved < COMPACTION_FLOOR:
+                break
+        compaction = phases
 
     def repeat(x):
         return ops.repeat(x, k, axis=0)
@@ -498,6 +509,11 @@ def beam_search(
 #: `beam_search`'s default `compaction`: a batch of 64 sentences searches
 #: on 64, 32, 16 and at last 8 of them.
 COMPACTION = 3
+
+#: The fewest sentences a phase of `beam_search` takes where the batch
+#: size is known when it is traced (a step on 8 sentences, beam 5, cost
+#: 1.45 ms against 7.7 on 64, in a probe of the default translator).
+COMPACTION_FLOOR = 8
 
 #: What `_keep_final` keeps of a phase's rows and sentences.
 _FINAL_ROWS = ("token_buffer", "coverage")

@@ -12,7 +12,13 @@ PAD, START, END = 0, 1, 2
 VOCABULARY, DIM, SOURCE = 7, 4, 5
 
 
-def recurrent_step(seed=0, attention=True):
+@pytest.fixture(autouse=True)
+def every_phase(monkeypatch):
+    # Phases down to one sentence, so a batch of 11 goes through four.
+    monkeypatch.setattr(decoding, "COMPACTION_FLOOR", 1)
+
+
+def recurrent_step(seed=0, attention=True, rows_seen=None):
     """A small recurrent step whose sentences differ (by their `memory`)
     and end at different steps: the end token's logit grows with the
     step count at each sentence's own rate. Only row-wise products, so
@@ -23,6 +29,8 @@ def recurrent_step(seed=0, attention=True):
     is_end = ops.convert_to_tensor(np.eye(VOCABULARY)[END], "float32")
 
     def step_fn(tokens, state, memory):
+        if rows_seen is not None:
+            rows_seen.add(int(ops.shape(tokens)[0]))
         hidden, count = state
         hidden = ops.tanh(
             0.8 * hidden + ops.take(embed, tokens, axis=0) + memory["bias"]
@@ -37,7 +45,9 @@ def recurrent_step(seed=0, attention=True):
     return step_fn
 
 
-def search(batch_size, compaction, seed=1, attention=True, **options):
+def search(
+    batch_size, compaction, seed=1, attention=True, rows_seen=None, **options
+):
     rng = np.random.default_rng(seed)
     memory = {
         "bias": rng.normal(size=(batch_size, DIM)),
@@ -54,7 +64,7 @@ def search(batch_size, compaction, seed=1, attention=True, **options):
         < rng.integers(1, SOURCE + 1, batch_size)[:, None]
     )
     return decoding.beam_search(
-        recurrent_step(attention=attention),
+        recurrent_step(attention=attention, rows_seen=rows_seen),
         state,
         memory,
         batch_size=batch_size,
@@ -101,6 +111,20 @@ def test_sentences_end_at_different_steps():
 def test_compaction_changes_no_result(compaction, options):
     whole = search(11, compaction=0, **options)
     assert_same(search(11, compaction=compaction, **options), whole)
+
+
+def test_phases_halve_the_batch_down_to_the_floor(monkeypatch):
+    # Rows the step computed on (beam 3): 11 sentences, then 6, 3, 2.
+    seen = set()
+    search(11, compaction=3, rows_seen=seen)
+    assert seen == {33, 18, 9, 6}
+    monkeypatch.setattr(decoding, "COMPACTION_FLOOR", 8)
+    seen = set()
+    search(11, compaction=3, rows_seen=seen)
+    assert seen == {33}  # 6 sentences would be under the floor
+    seen = set()
+    search(17, compaction=3, rows_seen=seen)
+    assert seen == {51, 27}
 
 
 def test_a_model_without_attention():
