@@ -113,18 +113,19 @@ def test_compaction_changes_no_result(compaction, options):
     assert_same(search(11, compaction=compaction, **options), whole)
 
 
-def test_phases_halve_the_batch_down_to_the_floor(monkeypatch):
-    # Rows the step computed on (beam 3): 11 sentences, then 6, 3, 2.
+def test_phases_shrink_the_batch_down_to_the_floor(monkeypatch):
+    # Rows the step computed on (beam 3): 11 sentences, then 3/8 of the
+    # phase before, rounded up: 5, 2, 1.
     seen = set()
     search(11, compaction=3, rows_seen=seen)
-    assert seen == {33, 18, 9, 6}
+    assert seen == {33, 15, 6, 3}
     monkeypatch.setattr(decoding, "COMPACTION_FLOOR", 8)
     seen = set()
     search(11, compaction=3, rows_seen=seen)
-    assert seen == {33}  # 6 sentences would be under the floor
+    assert seen == {33}  # 5 sentences would be under the floor
     seen = set()
-    search(17, compaction=3, rows_seen=seen)
-    assert seen == {51, 27}
+    search(22, compaction=3, rows_seen=seen)
+    assert seen == {66, 27}
 
 
 def test_a_model_without_attention():
