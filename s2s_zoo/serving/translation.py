@@ -131,6 +131,12 @@ class Translator(ServingModule):
             **options,
         )
 
+    # One traced search that both signatures call: traced (and saved)
+    # once per translator, not once per signature.
+    @tf.function(
+        input_signature=[tf.TensorSpec([None, None], tf.int32)],
+        autograph=False,
+    )
     def _bucketed_search(self, source):
         """The search on a batch grown to one of a few shapes
         (`bucketed_shape`), so that a server meets a handful of shapes,
