@@ -486,13 +486,8 @@ def beam_search(
     lengths = ops.where(finished, lengths, max_length)
     scores = log_probs / length_penalty_factor(lengths, length_penalty)
     if coverage_penalty:
-        scores = scores + ops.reshape(
-            coverage_penalty_term(
-                final["coverage"],
-                repeat(source_mask),
-                coverage_penalty,
-            ),
-            (batch_size, k),
+        scores = scores + _coverage_scores(
+            final["coverage"], repeat(source_mask), coverage_penalty, k
         )
 
     order = ops.argsort(-scores, axis=1)
@@ -528,6 +523,14 @@ def _next_phase(size):
 #: What `_keep_final` keeps of a phase's rows and sentences.
 _FINAL_ROWS = ("token_buffer", "coverage")
 _FINAL_SENTENCES = ("log_probs", "finished", "lengths")
+
+
+def _coverage_scores(coverage, source_mask, beta, k):
+    """`coverage_penalty_term` of `(N, source_length)` beams as `(N / k,
+    k)`: what the search adds to each beam's score."""
+    return ops.reshape(
+        coverage_penalty_term(coverage, source_mask, beta), (-1, k)
+    )
 
 
 def _global_rows(origin, k):
@@ -620,12 +623,6 @@ def _beam_phase(
     sentence_rows = ops.arange(size, dtype="int32")[:, None] * k
     at_rows = None if whole is None else _global_rows(origin, k)
 
-    def cover(coverage):
-        return ops.reshape(
-            coverage_penalty_term(coverage, source_mask, coverage_penalty),
-            (size, k),
-        )
-
     def cond(step, tokens, state, log_probs, finished, lengths, *buffers):
         searching = ops.logical_not(ops.all(finished, axis=1))
         return ops.logical_and(
@@ -668,7 +665,12 @@ def _beam_phase(
                 live, ops.cast(attention, "float32"), 0.0
             )
             coverage = buffers[3] + step_attention
-            candidate_scores = candidate_scores + cover(coverage)[..., None]
+            candidate_scores = (
+                candidate_scores
+                + _coverage_scores(coverage, source_mask, coverage_penalty, k)[
+                    ..., None
+                ]
+            )
 
         flat = (size, k * per_beam)
         _, index = ops.top_k(ops.reshape(candidate_scores, flat), k=k)
