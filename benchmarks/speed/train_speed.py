@@ -114,7 +114,13 @@ def matmul_peak(dtype, size=2048, repeats=5):
 
 
 def measure(
-    preset, batch_size, precision, epochs, bucket_width, peer_vocabulary
+    preset,
+    batch_size,
+    precision,
+    epochs,
+    bucket_width,
+    peer_vocabulary,
+    batch_tokens=None,
 ):
     import keras
 
@@ -126,7 +132,9 @@ def measure(
         keras.utils.set_random_seed(0)
         config = translation.Config(
             preset=preset,
-            batch_size=batch_size,
+            # With a token budget the sentence count is unused in training.
+            batch_size=batch_size or 64,
+            batch_tokens=batch_tokens,
             bucket_width=bucket_width,
             output_dir=os.path.join(ROOT, "runs", "train_speed"),
         )
@@ -157,7 +165,10 @@ def measure(
     best = min(seconds)
     return {
         "preset": preset,
-        "batch_size": batch_size,
+        "batch_size": None if batch_tokens else batch_size,
+        "batch_tokens": batch_tokens,
+        "batches_per_epoch": data.batches,
+        "mean_batch_sentences": data.train_pairs / data.batches,
         "precision": precision,
         "bucket_width": bucket_width,
         "parameters": model.count_params(),
@@ -195,6 +206,14 @@ def main(argv=None):
         default=["auto"],
         choices=["auto", "float32", "mixed_bfloat16"],
     )
+    parser.add_argument(
+        "--batch-tokens",
+        nargs="+",
+        type=int,
+        default=[],
+        help="also time batches of at most this many padded tokens (the "
+        "recipe's --batch-tokens), one row each",
+    )
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--bucket-width", type=int, default=2)
     parser.add_argument(
@@ -226,7 +245,9 @@ def main(argv=None):
     print("|---|---|---|---|---|---|---|---|---|---|")
     for precision in precisions:
         dtype = "bfloat16" if "bfloat16" in precision else "float32"
-        for batch_size in args.batch_sizes:
+        settings = [(size, None) for size in args.batch_sizes]
+        settings += [(None, tokens) for tokens in args.batch_tokens]
+        for batch_size, batch_tokens in settings:
             row = measure(
                 args.preset,
                 batch_size,
@@ -236,6 +257,13 @@ def main(argv=None):
                 # The peer's target vocabulary as it built it (its
                 # lowercased words seen twice: 4,101 on the bundled split).
                 peer["target_vocabulary"] if peer else 4101,
+                batch_tokens=batch_tokens,
+            )
+            batch = (
+                f"{batch_tokens} tokens (mean "
+                f"{row['mean_batch_sentences']:.0f} pairs)"
+                if batch_tokens
+                else batch_size
             )
             # The peak right after the run, at the precision it computed in.
             peaks[dtype] = max(peaks.get(dtype, 0.0), matmul_peak(dtype))
@@ -252,7 +280,7 @@ def main(argv=None):
             rows.append(row)
             ratio = f"{row['ratio_to_peer']:.2f}x" if peer else ""
             print(
-                f"| {args.preset} | {precision} | {batch_size} | "
+                f"| {args.preset} | {precision} | {batch} | "
                 f"{row['train_sentences_per_second']:.0f} | "
                 f"{row['target_tokens_per_second']:.0f} | {ratio} | "
                 f"{row['training_flops_per_target_token'] / 1e6:.2f} M | "

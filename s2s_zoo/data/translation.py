@@ -442,6 +442,23 @@ def encode_pairs(pairs, source_tokenizer, target_tokenizer, max_length=None):
     return source_ids, target_ids
 
 
+def bucket_batch_sizes(boundaries, max_length, batch_size, batch_tokens):
+    """Sentences per batch in each length bucket of `make_dataset`.
+
+    A bucket holds the pairs whose longer side (the decoder's, with its
+    start marker, or the source's) is below its boundary and at least the
+    one before it; the last one everything longer, up to `max_length`
+    (`encode_pairs` keeps at most `max_length` source tokens and
+    `max_length - 1` target tokens, so the decoder reads at most
+    `max_length`).
+    Without `batch_tokens` every bucket takes `batch_size`.
+    """
+    if batch_tokens is None:
+        return [batch_size] * (len(boundaries) + 1)
+    longest = [edge - 1 for edge in boundaries] + [max_length]
+    return [max(1, batch_tokens // length) for length in longest]
+
+
 def make_dataset(
     source_ids,
     target_ids,
@@ -451,6 +468,7 @@ def make_dataset(
     bucket_width=4,
     max_length=64,
     epochs=None,
+    batch_tokens=None,
 ):
     """A batched `tf.data.Dataset` for teacher forcing.
 
@@ -465,6 +483,11 @@ def make_dataset(
         shuffle (bool): Shuffle every epoch (with `seed`).
         seed (int): Shuffle seed.
         bucket_width (int): Width of the length buckets.
+        batch_tokens (int): Instead of `batch_size` sentences, batches of
+            at most this many padded tokens (sentences times the bucket's
+            longest length, counting the longer side of each pair), at
+            least one sentence each: batches of short sentences hold more
+            of them (OpenNMT-tf's `batch_type: tokens`).
         max_length (int): Longest length to bucket for; longer sequences go
             to the last bucket.
         epochs (range): With `shuffle`, the epochs (0-based) to produce one
@@ -487,13 +510,16 @@ def make_dataset(
         )
 
     boundaries = list(range(bucket_width + 1, max_length + 1, bucket_width))
+    batch_sizes = bucket_batch_sizes(
+        boundaries, max_length, batch_size, batch_tokens
+    )
 
     def batched(dataset):
         dataset = dataset.map(add_markers, num_parallel_calls=tf.data.AUTOTUNE)
         dataset = dataset.bucket_by_sequence_length(
             lambda s, d, t: tf.maximum(tf.shape(s)[0], tf.shape(d)[0]),
             bucket_boundaries=boundaries,
-            bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+            bucket_batch_sizes=batch_sizes,
             padded_shapes=([None], [None], [None]),
             padding_values=(PADDING_ID, PADDING_ID, PADDING_ID),
         )

@@ -147,6 +147,32 @@ def test_dataset_pads_each_batch_to_its_own_longest():
     np.testing.assert_array_equal(targets, [[9, 3, 0], [8, 8, 3]])
 
 
+def test_token_budget_sizes_each_bucket_by_its_longest_length():
+    # Buckets below 3, 5, 7 and the rest up to 8 tokens: 2, 4, 6, 8 long.
+    assert t.bucket_batch_sizes([3, 5, 7], 8, 64, 20) == [10, 5, 3, 2]
+    assert t.bucket_batch_sizes([3, 5, 7], 8, 64, None) == [64] * 4
+    assert t.bucket_batch_sizes([3], 8, 64, 5) == [2, 1]  # never empty
+
+
+def test_token_budget_batches_more_short_pairs_than_long_ones():
+    short = [[5, 6]] * 6  # key: the decoder's 2 tokens ([START] y)
+    long = [[5] * 9] * 2  # key 9: the last bucket, up to 10 tokens
+    source = tf.ragged.constant(short + long)
+    target = tf.ragged.constant([[7]] * 6 + [[7] * 8] * 2)
+    dataset = t.make_dataset(
+        source, target, bucket_width=4, max_length=10, batch_tokens=12
+    )
+    sizes, pairs = [], 0
+    for inputs, _ in dataset:
+        rows, width = inputs["encoder_token_ids"].shape
+        width = max(width, inputs["decoder_token_ids"].shape[1])
+        assert rows * width <= 12
+        sizes.append(rows)
+        pairs += rows
+    # Below 5 tokens: 12 // 4 = 3 pairs a batch; the last bucket: 12 // 10.
+    assert sorted(sizes) == [1, 1, 3, 3] and pairs == 8
+
+
 # === SentencePiece ===
 
 

@@ -59,6 +59,12 @@ class Config:
         "without a budget)",
     )
     batch_size: int = option(128, "sentence pairs per batch")
+    batch_tokens: typing.Optional[int] = option(
+        None,
+        "training batches of at most this many padded tokens instead of "
+        "--batch-size pairs (sentences times the longest length of their "
+        "bucket): more pairs per batch where sentences are short",
+    )
     learning_rate: float = option(1.5e-3, "Adam learning rate")
     label_smoothing: float = option(
         0.1, "label smoothing of the training loss (0: off)"
@@ -252,6 +258,7 @@ def check(config):
     problems = []
     for name in (
         "batch_size",
+        "batch_tokens",
         "beam_width",
         "max_length",
         "bucket_width",

@@ -214,6 +214,7 @@ def _finish(config, splits, source, target):
         seed=config.seed,
         bucket_width=config.bucket_width,
         max_length=config.max_length,
+        batch_tokens=config.batch_tokens,
     )
 
     def train_epochs(**kwargs):
