@@ -121,6 +121,7 @@ def measure(
     bucket_width,
     peer_vocabulary,
     batch_tokens=None,
+    optimizer="fused",
 ):
     import keras
 
@@ -140,6 +141,13 @@ def measure(
         )
         data = translation.prepare(config)
         model = translation.build(config, data)
+        if optimizer == "keras":  # Keras' own Adam, to time the fused one
+            model.compile(
+                optimizer=keras.optimizers.Adam(
+                    config.learning_rate, global_clipnorm=1.0
+                ),
+                loss=model.loss,
+            )
         model_config = translation.model_config(
             config, data.source_tokenizer, data.target_tokenizer
         )
@@ -167,6 +175,7 @@ def measure(
         "preset": preset,
         "batch_size": None if batch_tokens else batch_size,
         "batch_tokens": batch_tokens,
+        "optimizer": optimizer,
         "batches_per_epoch": data.batches,
         "mean_batch_sentences": data.train_pairs / data.batches,
         "precision": precision,
@@ -214,6 +223,14 @@ def main(argv=None):
         help="also time batches of at most this many padded tokens (the "
         "recipe's --batch-tokens), one row each",
     )
+    parser.add_argument(
+        "--optimizers",
+        nargs="+",
+        default=["fused"],
+        choices=["fused", "keras"],
+        help="the task's Adam (training.FusedAdam) and/or Keras' own, "
+        "timed one after the other for each batch setting",
+    )
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--bucket-width", type=int, default=2)
     parser.add_argument(
@@ -224,6 +241,9 @@ def main(argv=None):
     )
     parser.add_argument(
         "--output", default=os.path.join(ROOT, "runs", "train_speed.json")
+    )
+    parser.add_argument(
+        "--markdown", default=None, help="also write the table to this page"
     )
     args = parser.parse_args(argv)
     from benchmarks import common as bench_common
@@ -237,17 +257,23 @@ def main(argv=None):
     precisions = [training.resolve_precision(p) for p in args.precision]
     peaks = {}
     rows = []
-    print(
-        "| preset | precision | batch | sentences/s | target tokens/s | "
-        "vs peer | training FLOPs/token | achieved GFLOP/s | matmul peak "
-        "GFLOP/s | share |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    lines = [
+        "| preset | precision | batch | Adam | sentences/s | target "
+        "tokens/s | vs peer | training FLOPs/token | achieved GFLOP/s | "
+        "matmul peak GFLOP/s | share |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    print("\n".join(lines))
     for precision in precisions:
         dtype = "bfloat16" if "bfloat16" in precision else "float32"
         settings = [(size, None) for size in args.batch_sizes]
         settings += [(None, tokens) for tokens in args.batch_tokens]
-        for batch_size, batch_tokens in settings:
+        settings = [
+            (size, tokens, optimizer)
+            for size, tokens in settings
+            for optimizer in args.optimizers
+        ]
+        for batch_size, batch_tokens, optimizer in settings:
             row = measure(
                 args.preset,
                 batch_size,
@@ -258,6 +284,7 @@ def main(argv=None):
                 # lowercased words seen twice: 4,101 on the bundled split).
                 peer["target_vocabulary"] if peer else 4101,
                 batch_tokens=batch_tokens,
+                optimizer=optimizer,
             )
             batch = (
                 f"{batch_tokens} tokens (mean "
@@ -279,15 +306,15 @@ def main(argv=None):
                 )
             rows.append(row)
             ratio = f"{row['ratio_to_peer']:.2f}x" if peer else ""
-            print(
-                f"| {args.preset} | {precision} | {batch} | "
+            lines.append(
+                f"| {args.preset} | {precision} | {batch} | {optimizer} | "
                 f"{row['train_sentences_per_second']:.0f} | "
                 f"{row['target_tokens_per_second']:.0f} | {ratio} | "
                 f"{row['training_flops_per_target_token'] / 1e6:.2f} M | "
                 f"{row['achieved_flops_per_second'] / 1e9:.1f} | "
                 f"{peaks[dtype] / 1e9:.0f} | {100 * row['peak_share']:.1f}% |",
-                flush=True,
             )
+            print(lines[-1], flush=True)
     report = {
         "command": "python -m benchmarks.speed.train_speed "
         + " ".join(sys.argv[1:] if argv is None else argv),
@@ -295,6 +322,17 @@ def main(argv=None):
         "machine": bench_common.machine(),
     }
     common.write_json(args.output, report)
+    if args.markdown:
+        bench_common.write_table(
+            args.markdown,
+            "speed.train_speed",
+            f"Measured by `{report['command']}` on "
+            f"{report['machine']['date']} "
+            f"({bench_common.machine_line(report['machine'])}): whole "
+            "epochs of the bundled data without validation, the best of "
+            f"{args.epochs}, after a warm-up epoch; one row after the other.",
+            lines,
+        )
     return report
 
 

@@ -351,7 +351,7 @@ def run(config=None, **overrides):
         keras.utils.set_random_seed(config.seed)
         model = registry.build(name, **model_settings)
         model.compile(
-            optimizer=keras.optimizers.Adam(
+            optimizer=training.FusedAdam(
                 config.learning_rate, global_clipnorm=1.0
             ),
             loss=training.masked_loss(),

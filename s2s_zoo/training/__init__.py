@@ -9,7 +9,9 @@
 - `training.losses`: masked, label-smoothed token cross-entropy;
 - `training.precision`: `--precision` and Keras' dtype policy;
 - `training.averaging`: a moving average of the weights, checkpoint
-  averages.
+  averages;
+- `training.optimizers`: `FusedAdam`, Keras' Adam in one fused update per
+  weight on TensorFlow.
 
 Every public name is importable from `s2s_zoo.training` itself.
 """
@@ -33,6 +35,7 @@ from s2s_zoo.training.fit import resumable_fit
 from s2s_zoo.training.fit import run_files
 from s2s_zoo.training.losses import SmoothedTokenCrossentropy
 from s2s_zoo.training.losses import masked_loss
+from s2s_zoo.training.optimizers import FusedAdam
 from s2s_zoo.training.precision import PRECISIONS
 from s2s_zoo.training.precision import cpu_has_native_bfloat16
 from s2s_zoo.training.precision import global_dtype_policy
@@ -55,6 +58,7 @@ __all__ = [
     "EpochSeeds",
     "ExponentialMovingAverage",
     "FitResult",
+    "FusedAdam",
     "KeepBest",
     "KeepLastCheckpoints",
     "PRECISIONS",

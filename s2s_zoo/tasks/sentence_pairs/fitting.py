@@ -31,7 +31,7 @@ def build(config, model_settings, vectors, statistics):
             initial_accumulator_value=config.initial_accumulator,
         )
     else:
-        optimizer = keras.optimizers.Adam(config.learning_rate)
+        optimizer = training.FusedAdam(config.learning_rate)
     model.compile(optimizer=optimizer, loss="auto")
     return model
 

@@ -45,7 +45,7 @@ def build(config, data):
             ),
         )
         model.compile(
-            optimizer=keras.optimizers.Adam(
+            optimizer=training.FusedAdam(
                 config.learning_rate, global_clipnorm=1.0
             ),
             loss=training.masked_loss(config.label_smoothing),
