@@ -184,6 +184,9 @@ def measure(
         "model_config": model_config,
         "epoch_seconds": seconds,
         "train_sentences_per_second": data.train_pairs / best,
+        "mean_train_sentences_per_second": data.train_pairs
+        * len(seconds)
+        / sum(seconds),
         "target_tokens_per_second": tokens / best,
         "mean_source_tokens": float(source_lengths.mean()),
         "mean_target_tokens": float(target_lengths.mean()),
