@@ -349,7 +349,8 @@ def markdown(report):
             "| training at the peer's sizes, batch 64 | sentences/s | vs "
             "peer | share of the matmul peak |",
             "|---|---|---|---|",
-            f"| ours ({ours['precision']}, mean of {epochs} epochs) | "
+            f"| ours ({ours['precision']}, mean of {epochs} epoch"
+            f"{'s' if epochs > 1 else ''}) | "
             f"{speed:.0f} | {ratio:.2f}x | "
             f"{100 * ours['peak_share'] * speed / fastest:.1f}% |",
             f"| OpenNMT-tf ({theirs['train_seconds'] / 60:.1f} minutes) | "
