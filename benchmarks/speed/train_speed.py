@@ -205,6 +205,17 @@ def measure(
 OPTIMIZERS = {"fused": "FusedAdam", "keras": "Keras' Adam"}
 
 
+def batch_label(row):
+    """A row's batch: its sentences, or its token budget and the mean
+    sentences that gave."""
+    if row.get("batch_tokens"):
+        return (
+            f"{row['batch_tokens']} tokens (mean "
+            f"{row['mean_batch_sentences']:.0f} pairs)"
+        )
+    return str(row["batch_size"])
+
+
 def page(report, epochs):
     """The results page of `--markdown`: the columns that differ between
     rows, under a line saying what was measured, when and where."""
@@ -224,14 +235,8 @@ def page(report, epochs):
         "|---|---|---|---|---|---|",
     ]
     for row in rows:
-        batch = (
-            f"{row['batch_tokens']} tokens (mean "
-            f"{row['mean_batch_sentences']:.0f} pairs)"
-            if row.get("batch_tokens")
-            else row["batch_size"]
-        )
         lines.append(
-            f"| {row['precision']} | {batch} | "
+            f"| {row['precision']} | {batch_label(row)} | "
             f"{OPTIMIZERS[row.get('optimizer', 'fused')]} | "
             f"{row['train_sentences_per_second']:.0f} | "
             f"{row['target_tokens_per_second']:.0f} | "
@@ -305,7 +310,6 @@ def main(argv=None):
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     print("\n".join(lines))
-
     for precision in precisions:
         dtype = "bfloat16" if "bfloat16" in precision else "float32"
         settings = [(size, None) for size in args.batch_sizes]
@@ -328,12 +332,6 @@ def main(argv=None):
                 batch_tokens=batch_tokens,
                 optimizer=optimizer,
             )
-            batch = (
-                f"{batch_tokens} tokens (mean "
-                f"{row['mean_batch_sentences']:.0f} pairs)"
-                if batch_tokens
-                else batch_size
-            )
             # The peak right after the run, at the precision it computed in.
             peaks[dtype] = max(peaks.get(dtype, 0.0), matmul_peak(dtype))
             row["matmul_peak_flops_per_second"] = peaks[dtype]
@@ -349,7 +347,8 @@ def main(argv=None):
             rows.append(row)
             ratio = f"{row['ratio_to_peer']:.2f}x" if peer else ""
             lines.append(
-                f"| {args.preset} | {precision} | {batch} | {optimizer} | "
+                f"| {args.preset} | {precision} | {batch_label(row)} | "
+                f"{optimizer} | "
                 f"{row['train_sentences_per_second']:.0f} | "
                 f"{row['target_tokens_per_second']:.0f} | {ratio} | "
                 f"{row['training_flops_per_target_token'] / 1e6:.2f} M | "
@@ -357,7 +356,6 @@ def main(argv=None):
                 f"{peaks[dtype] / 1e9:.0f} | {100 * row['peak_share']:.1f}% |",
             )
             print(lines[-1], flush=True)
-
     report = {
         "command": "python -m benchmarks.speed.train_speed "
         + " ".join(sys.argv[1:] if argv is None else argv),

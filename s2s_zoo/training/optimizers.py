@@ -3,11 +3,11 @@
 Keras 3's `Adam.update_step` is backend-neutral: each weight's update is
 about ten elementwise operations (the two moments, their corrections,
 the step), each a pass over the weight's memory. On a CPU that is memory
-traffic, not arithmetic: measured on RNNsearch at OpenNMT-tf's sizes
-(2.9M weights, batch 64, 2 cores) the update took 8.0 ms of a 50 ms
-training step, and TensorFlow's own fused kernel (`ResourceApplyAdam`,
-one pass that reads the gradient and the three state tensors once) 6.0
-ms, for the same weights to 5e-8 after three steps.
+traffic, not arithmetic, and TensorFlow's own fused kernel
+(`ResourceApplyAdam`) does the update in one pass that reads the gradient
+and the three state tensors once. Whole epochs with each, at OpenNMT-tf's
+sizes: `python -m benchmarks.speed.train_speed --optimizers keras fused`
+(docs/results/train_levers.md).
 
 The update is the same equation: `ResourceApplyAdam` computes
 `lr_t = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)`,
