@@ -41,9 +41,18 @@ def _free_port():
     raise RuntimeError("no two free adjacent ports")
 
 
-def _env(backend="jax", **extra):
+# The session's XLA flags (tests/conftest.py: faster compiles) without
+# any device count: a job states its own.
+XLA_FLAGS = " ".join(
+    flag
+    for flag in os.environ.get("XLA_FLAGS", "").split()
+    if "device_count" not in flag
+)
+
+
+def _env(backend="jax", xla_flags="", **extra):
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    env.pop("XLA_FLAGS", None)
+    env["XLA_FLAGS"] = f"{XLA_FLAGS} {xla_flags}".strip()
     env.update(extra)
     return env
 
@@ -105,7 +114,7 @@ def test_two_processes_match_one(one_process, tmp_path):
 
 def test_two_host_devices_in_one_process_match_one(one_process, tmp_path):
     out = tmp_path / "weights.npz"
-    env = _env(XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    env = _env(xla_flags="--xla_force_host_platform_device_count=2")
     text = _finish(_job("devices", 1, 0, 0, out, env))
     assert "DataParallel over 2 devices in 1 process(es)" in text
     assert _largest_difference(one_process, _weights(out)) < TOLERANCE
