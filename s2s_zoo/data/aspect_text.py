@@ -19,6 +19,7 @@ import tensorflow as tf
 import tensorflow_text as tf_text
 
 from s2s_zoo.data import vocabulary as vocabulary_files
+from s2s_zoo.data.pipelines import without_autotuning
 from s2s_zoo.data.splits import epoch_permutation
 from s2s_zoo.data.vocabulary import PADDING_ID
 from s2s_zoo.data.vocabulary import PADDING_TOKEN
@@ -219,13 +220,13 @@ def aspect_dataset(
             )
 
         epochs = tf.data.Dataset.range(epochs.start, epochs.stop)
-        return epochs.flat_map(epoch_order).map(trim_all)
+        return without_autotuning(epochs.flat_map(epoch_order).map(trim_all))
     if shuffle:
         dataset = dataset.shuffle(
             size, seed=seed, reshuffle_each_iteration=True
         )
 
-    return dataset.batch(batch_size).map(trim_all)
+    return without_autotuning(dataset.batch(batch_size).map(trim_all))
 
 
 def dataset_steps(num_examples, batch_size):

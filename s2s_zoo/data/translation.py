@@ -26,6 +26,7 @@ import tensorflow as tf
 
 from s2s_zoo.data import splits
 from s2s_zoo.data import vocabulary as vocabulary_files
+from s2s_zoo.data.pipelines import without_autotuning
 from s2s_zoo.data.translation_files import DataFormatError  # noqa: F401
 from s2s_zoo.data.translation_files import read_parallel_files  # noqa: F401
 from s2s_zoo.data.translation_files import read_tsv_pairs  # noqa: F401
@@ -260,7 +261,9 @@ class Tokenizer:
             )
         if kind == "wordpiece":
             vocabulary = keras_hub.tokenizers.compute_word_piece_vocabulary(
-                tf.data.Dataset.from_tensor_slices(texts).batch(1024),
+                without_autotuning(
+                    tf.data.Dataset.from_tensor_slices(texts).batch(1024)
+                ),
                 vocabulary_size,
                 lowercase=lowercase,
                 strip_accents=False,
@@ -542,7 +545,9 @@ def make_dataset(
             )
 
         epochs = tf.data.Dataset.range(epochs.start, epochs.stop)
-        return epochs.flat_map(epoch_order).prefetch(tf.data.AUTOTUNE)
+        return without_autotuning(
+            epochs.flat_map(epoch_order).prefetch(tf.data.AUTOTUNE)
+        )
     if shuffle:
         examples = examples.shuffle(
             int(source_ids.nrows()), seed=seed, reshuffle_each_iteration=True
@@ -552,4 +557,4 @@ def make_dataset(
     # total, "ran out of data" warnings); count them once and state it.
     batches = int(dataset.reduce(0, lambda n, _: n + 1))
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    return without_autotuning(dataset.prefetch(tf.data.AUTOTUNE))

@@ -494,7 +494,24 @@ class ABCNN(ZooModel):
 
     def predict_probabilities(self, inputs, batch_size=256):
         """`sigmoid` (score head) or `softmax` of the logits, as NumPy."""
-        logits = self.predict(inputs, batch_size=batch_size, verbose=0)
+        # Batch by batch: Keras' `predict` would put the arrays in a
+        # `tf.data` pipeline whose iterator can take seconds to delete
+        # (`s2s_zoo.data.pipelines.without_autotuning`).
+        rows = len(keras.tree.flatten(inputs)[0])
+        if not rows:
+            return self.predict(inputs, verbose=0)
+        logits = np.concatenate(
+            [
+                np.asarray(
+                    self.predict_on_batch(
+                        keras.tree.map_structure(
+                            lambda a: a[start : start + batch_size], inputs
+                        )
+                    )
+                )
+                for start in range(0, rows, batch_size)
+            ]
+        )
         if self.head == "score":
             return 1.0 / (1.0 + np.exp(-logits))
         shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))

@@ -30,8 +30,10 @@ import shutil
 import typing
 
 import keras
+import tensorflow as tf
 
 from s2s_zoo import distributed
+from s2s_zoo.data.pipelines import without_autotuning
 from s2s_zoo.training.callbacks import EpochSeeds
 from s2s_zoo.training.callbacks import KeepBest
 from s2s_zoo.training.callbacks import StopOnNonFinite
@@ -237,8 +239,14 @@ def resumable_fit(
     # still restores its checkpoint and best epoch, and may read a batch
     # of the last epoch to build the model.
     remaining = range(first_epoch, epochs) or range(epochs - 1, epochs)
+    # Pipelines made elsewhere get the package's own options too.
+    train = train_epochs(epochs=remaining)
+    if isinstance(train, tf.data.Dataset):
+        train = without_autotuning(train)
+    if isinstance(validation_data, tf.data.Dataset):
+        validation_data = without_autotuning(validation_data)
     fitted = model.fit(
-        train_epochs(epochs=remaining),
+        train,
         validation_data=validation_data,
         epochs=epochs,
         steps_per_epoch=steps_per_epoch,

@@ -292,3 +292,14 @@ def test_a_run_saved_before_the_range_weights_still_loads(tiny_config):
     np.testing.assert_array_equal(layer.moving_mean.numpy(), [2.0] * 3)
     np.testing.assert_array_equal(layer.moving_variance.numpy(), [4.0] * 3)
     assert np.all(np.isinf(layer.feature_min.numpy()))
+
+
+def test_probabilities_batch_by_batch_are_those_of_one_call(
+    tiny_config, tiny_batch
+):
+    model = registry.build("abcnn3", **tiny_config)
+    whole = model.predict_probabilities(tiny_batch)
+    assert whole.shape == (2,)
+    np.testing.assert_allclose(
+        model.predict_probabilities(tiny_batch, batch_size=1), whole, rtol=1e-6
+    )
