@@ -11,10 +11,10 @@ each epoch its own `model.fit` call, as Keras makes a new iterator for
 each `fit`, `evaluate` and validation pass. The epochs alternate between
 the package's pipeline (autotuning off:
 `s2s_zoo.data.pipelines.without_autotuning`) and the same pipeline
-without that option (`tf.data`'s default: autotuning on), after one warm-up epoch. Per epoch:
-the seconds up to the end of its last batch, and from there to the
-return of `fit`, which is where deleting an autotuned iterator waits for
-the autotuning thread.
+without that option (`tf.data`'s default: autotuning on), after one
+warm-up epoch. Per epoch: the seconds up to the end of its last batch,
+and from there to the return of `fit`, which is where deleting an
+autotuned iterator waits for the autotuning thread.
 """
 
 import argparse
