@@ -36,3 +36,39 @@ def test_aspect_pipelines_run_without_autotuning():
 def test_the_default_is_autotuned():
     # What the check above would see without the package's options.
     assert _autotuned(tf.data.Dataset.range(3))
+
+
+class _Fitted(Exception):
+    pass
+
+
+def test_resumable_fit_turns_it_off_in_pipelines_made_elsewhere(tmp_path):
+    import keras
+
+    from s2s_zoo import training
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    seen = {}
+
+    def fit(train, validation_data=None, **kwargs):
+        seen.update(train=train, validation=validation_data)
+        raise _Fitted
+
+    model.fit = fit
+    pairs = tf.data.Dataset.from_tensors((tf.zeros((1, 2)), tf.zeros((1, 1))))
+    try:
+        training.resumable_fit(
+            model,
+            lambda epochs: pairs.repeat(len(epochs)),
+            directory=str(tmp_path),
+            epochs=2,
+            steps_per_epoch=1,
+            seed=0,
+            validation_data=pairs,
+            verbose=0,
+        )
+    except _Fitted:
+        pass
+    assert not _autotuned(seen["train"])
+    assert not _autotuned(seen["validation"])

@@ -12,7 +12,6 @@ import tensorflow as tf
 
 from s2s_zoo import registry
 from s2s_zoo import training
-from s2s_zoo.data.pipelines import without_autotuning
 from s2s_zoo.tasks import common
 from s2s_zoo.tasks.sentence_pairs.config import SELECTION_METRIC
 from s2s_zoo.tasks.sentence_pairs.data import random_vectors
@@ -292,4 +291,4 @@ def _epochs(data, batch_size, seed, epochs):
     dataset = parts[0]
     for part in parts[1:]:
         dataset = dataset.concatenate(part)
-    return without_autotuning(dataset)
+    return dataset
