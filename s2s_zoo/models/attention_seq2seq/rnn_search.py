@@ -249,6 +249,21 @@ class RNNSearchDecoder(FusedStepMixin, ExplicitMaskLayer):
         projected = self.cell.project_inputs(embedded)
         if projected_values is None:
             projected_values = self.project_values(values)
+        new_states, previous_states, weights = self._teacher_forced_loop(
+            projected, state, keys, source_mask, projected_values
+        )
+        # Every c_i at once: (batch_size, T_y, T_x) @ (batch_size, T_x, 2n).
+        contexts = ops.matmul(weights, values)
+        logits = self._readout(
+            previous_states, new_states, embedded, contexts, training=training
+        )
+        return logits, weights
+
+    def _teacher_forced_loop(
+        self, projected, state, keys, source_mask, projected_values
+    ):
+        """Every target step: `(new_states, previous_states, weights)`,
+        batch-major, in the compute dtype."""
         recurrent = self.cell.recurrent_weights()  # once, not per step
         loop = self._loop_weights()
         if loop is None:
@@ -270,6 +285,21 @@ class RNNSearchDecoder(FusedStepMixin, ExplicitMaskLayer):
             keys = ops.cast(keys, "float32")
             projected = ops.cast(projected, "float32")
             state = ops.cast(state, "float32")
+            if keras.backend.backend() == "tensorflow":
+                # The same loop with a hand-written gradient.
+                from s2s_zoo.models.attention_seq2seq import training_loop
+
+                outputs = training_loop.additive_gru_loop(
+                    projected,
+                    state,
+                    keys,
+                    projected_values,
+                    source_mask,
+                    loop["query_kernel"],
+                    loop["score_vector"],
+                    *recurrent,
+                )
+                return tuple(ops.cast(x, self.compute_dtype) for x in outputs)
 
             def body(previous_state, projected_t):
                 context_rows, weights = self._float32_attention(
@@ -291,16 +321,11 @@ class RNNSearchDecoder(FusedStepMixin, ExplicitMaskLayer):
         _, new_states, outputs = scan_time(
             body, state, projected, initial_outputs
         )
-        previous_states, weights = keras.tree.map_structure(
-            lambda x: ops.cast(x, self.compute_dtype), outputs
+        previous_states, weights = outputs
+        return tuple(
+            ops.cast(x, self.compute_dtype)
+            for x in (new_states, previous_states, weights)
         )
-        new_states = ops.cast(new_states, self.compute_dtype)
-        # Every c_i at once: (batch_size, T_y, T_x) @ (batch_size, T_x, 2n).
-        contexts = ops.matmul(weights, values)
-        logits = self._readout(
-            previous_states, new_states, embedded, contexts, training=training
-        )
-        return logits, weights
 
     def step(
         self, token_ids, state, values, keys, source_mask, projected_values=None
