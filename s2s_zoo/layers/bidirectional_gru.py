@@ -146,6 +146,21 @@ class BidirectionalGRU(ExplicitMaskLayer):
         def time_major(x):
             return ops.moveaxis(x, 1, 0)
 
+        if keras.backend.backend() == "tensorflow":
+            # The same loop with a hand-written gradient.
+            from s2s_zoo.layers import gru_loop
+
+            (final_f, final_b), (states_f, states_b) = gru_loop.gru_loop(
+                [time_major(forward), time_major(ops.flip(backward, axis=1))],
+                [time_major(keep), time_major(ops.flip(keep, axis=1))],
+                [(u_zr_f, u_h_f), (u_zr_b, u_h_b)],
+                initial,
+            )
+            forward_states = time_major(states_f) * keep
+            backward_states = ops.flip(time_major(states_b), axis=1) * keep
+            annotations = ops.concatenate([forward_states, backward_states], -1)
+            return annotations, final_f, final_b
+
         # One tensor to scan over (Keras's TensorFlow scan cannot take
         # several when the time axis has no static length); the backward
         # half is flipped in time, a reversal whose gradient is a reversal
