@@ -381,7 +381,13 @@ def main(argv=None):
         "--results", default=os.path.join(RESULTS, "side_by_side")
     )
     args = parser.parse_args(argv)
-    for path, what in ((args.ours, "--ours"), (args.peer, "--peer")):
+    # Training alone needs no trained runs: it trains both systems afresh.
+    needed = (
+        []
+        if args.no_serving
+        else [(args.ours, "--ours"), (args.peer, "--peer")]
+    )
+    for path, what in needed:
         if not os.path.isdir(path):
             raise SystemExit(
                 f"{what} {path}: no such folder; `python -m "
@@ -397,7 +403,6 @@ def main(argv=None):
         with open(args.results + ".json") as f:
             previous = json.load(f)
     os.makedirs(WORK, exist_ok=True)
-    pairs = test_split(args.ours)
     machine = common.machine()
     started = time.time()
     report = {
@@ -406,7 +411,6 @@ def main(argv=None):
         "ours": os.path.relpath(args.ours, ROOT),
         "peer": os.path.relpath(args.peer, ROOT),
         "peer_name": PEER,
-        "test_lines": len(pairs),
         "rounds": args.rounds,
         "memory_calls": args.memory_calls,
     }
@@ -416,9 +420,11 @@ def main(argv=None):
     if args.no_serving:
         for key in ("serving", "peer_decoding", "serving_measured"):
             report[key] = previous[key]
-        for key in ("rounds", "memory_calls", "test_lines"):
+        for key in ("ours", "peer", "rounds", "memory_calls", "test_lines"):
             report[key] = previous[key]
     else:
+        pairs = test_split(args.ours)
+        report["test_lines"] = len(pairs)
         lines_path = os.path.join(WORK, "test_sources.txt")
         with open(lines_path, "w", encoding="utf-8") as f:
             f.write("".join(source + "\n" for source, _ in pairs))
