@@ -122,21 +122,13 @@ def measure(
     peer_vocabulary,
     batch_tokens=None,
     optimizer="fused",
-    loop_gradient="hand-written",
 ):
     import keras
 
     from s2s_zoo import training
     from s2s_zoo.data import translation as text
-    from s2s_zoo.layers import gru_loop
-    from s2s_zoo.models.attention_seq2seq import training_loop
     from s2s_zoo.tasks import translation
 
-    # The time loops' gradients: hand-written (the package's) or
-    # TensorFlow's own of the same loops.
-    hand_written = loop_gradient == "hand-written"
-    gru_loop.HAND_WRITTEN_GRADIENT = hand_written
-    training_loop.HAND_WRITTEN_GRADIENT = hand_written
     with training.global_dtype_policy(precision):
         keras.utils.set_random_seed(0)
         config = translation.Config(
@@ -184,7 +176,6 @@ def measure(
         "batch_size": None if batch_tokens else batch_size,
         "batch_tokens": batch_tokens,
         "optimizer": optimizer,
-        "loop_gradient": loop_gradient,
         "batches_per_epoch": data.batches,
         "mean_batch_sentences": data.train_pairs / data.batches,
         "precision": precision,
@@ -212,10 +203,6 @@ def measure(
 
 
 OPTIMIZERS = {"fused": "FusedAdam", "keras": "Keras' Adam"}
-LOOP_GRADIENTS = {
-    "hand-written": "hand-written",
-    "tensorflow": "TensorFlow's own",
-}
 
 
 def batch_label(row):
@@ -243,15 +230,14 @@ def page(report, epochs):
         f"data without validation, the best of {epochs} after a warm-up "
         "epoch; one row after the other.",
         "",
-        "| precision | batch | optimizer | time loops' gradient | "
-        "sentences/s | target tokens/s | share of the matmul peak |",
-        "|---|---|---|---|---|---|---|",
+        "| precision | batch | optimizer | sentences/s | target tokens/s | "
+        "share of the matmul peak |",
+        "|---|---|---|---|---|---|",
     ]
     for row in rows:
         lines.append(
             f"| {row['precision']} | {batch_label(row)} | "
             f"{OPTIMIZERS[row.get('optimizer', 'fused')]} | "
-            f"{LOOP_GRADIENTS[row.get('loop_gradient', 'tensorflow')]} | "
             f"{row['train_sentences_per_second']:.0f} | "
             f"{row['target_tokens_per_second']:.0f} | "
             f"{100 * row['peak_share']:.1f}% |"
@@ -291,14 +277,6 @@ def main(argv=None):
         help="the task's Adam (training.FusedAdam) and/or Keras' own, "
         "timed one after the other for each batch setting",
     )
-    parser.add_argument(
-        "--loop-gradients",
-        nargs="+",
-        default=["hand-written"],
-        choices=list(LOOP_GRADIENTS),
-        help="the time loops' hand-written gradients (the package's) "
-        "and/or TensorFlow's own of the same loops, one after the other",
-    )
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--bucket-width", type=int, default=2)
     parser.add_argument(
@@ -326,10 +304,10 @@ def main(argv=None):
     peaks = {}
     rows = []
     lines = [
-        "| preset | precision | batch | Adam | loops' gradient | "
-        "sentences/s | target tokens/s | vs peer | training FLOPs/token | "
-        "achieved GFLOP/s | matmul peak GFLOP/s | share |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| preset | precision | batch | Adam | sentences/s | target "
+        "tokens/s | vs peer | training FLOPs/token | achieved GFLOP/s | "
+        "matmul peak GFLOP/s | share |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     print("\n".join(lines))
     for precision in precisions:
@@ -337,12 +315,11 @@ def main(argv=None):
         settings = [(size, None) for size in args.batch_sizes]
         settings += [(None, tokens) for tokens in args.batch_tokens]
         settings = [
-            (size, tokens, optimizer, gradient)
+            (size, tokens, optimizer)
             for size, tokens in settings
             for optimizer in args.optimizers
-            for gradient in args.loop_gradients
         ]
-        for batch_size, batch_tokens, optimizer, gradient in settings:
+        for batch_size, batch_tokens, optimizer in settings:
             row = measure(
                 args.preset,
                 batch_size,
@@ -354,7 +331,6 @@ def main(argv=None):
                 peer["target_vocabulary"] if peer else 4101,
                 batch_tokens=batch_tokens,
                 optimizer=optimizer,
-                loop_gradient=gradient,
             )
             # The peak right after the run, at the precision it computed in.
             peaks[dtype] = max(peaks.get(dtype, 0.0), matmul_peak(dtype))
@@ -372,7 +348,7 @@ def main(argv=None):
             ratio = f"{row['ratio_to_peer']:.2f}x" if peer else ""
             lines.append(
                 f"| {args.preset} | {precision} | {batch_label(row)} | "
-                f"{optimizer} | {gradient} | "
+                f"{optimizer} | "
                 f"{row['train_sentences_per_second']:.0f} | "
                 f"{row['target_tokens_per_second']:.0f} | {ratio} | "
                 f"{row['training_flops_per_target_token'] / 1e6:.2f} M | "
