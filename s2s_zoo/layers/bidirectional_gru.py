@@ -150,15 +150,17 @@ class BidirectionalGRU(ExplicitMaskLayer):
             # The same loop with a hand-written gradient.
             from s2s_zoo.layers import gru_loop
 
+            # Time-major once, both directions together.
+            forward_tm, backward_tm = ops.split(time_major(projected), 2, -1)
+            keep_tm = time_major(keep)
             (final_f, final_b), (states_f, states_b) = gru_loop.gru_loop(
-                [time_major(forward), time_major(ops.flip(backward, axis=1))],
-                [time_major(keep), time_major(ops.flip(keep, axis=1))],
+                [forward_tm, ops.flip(backward_tm, axis=0)],
+                [keep_tm, ops.flip(keep_tm, axis=0)],
                 [(u_zr_f, u_h_f), (u_zr_b, u_h_b)],
                 initial,
             )
-            forward_states = time_major(states_f) * keep
-            backward_states = ops.flip(time_major(states_b), axis=1) * keep
-            annotations = ops.concatenate([forward_states, backward_states], -1)
+            states = ops.concatenate([states_f, ops.flip(states_b, axis=0)], -1)
+            annotations = time_major(states * keep_tm)
             return annotations, final_f, final_b
 
         # One tensor to scan over (Keras's TensorFlow scan cannot take
