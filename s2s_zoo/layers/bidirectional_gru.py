@@ -48,6 +48,9 @@ class BidirectionalGRU(ExplicitMaskLayer):
         inputs: `(batch_size, T, input_dim)`.
         mask: bool `(batch_size, T)`, True on real positions (which come
             before the padding). None: every position is real.
+        training: On TensorFlow, True runs the loop whose gradient is
+            written by hand (`s2s_zoo/layers/gru_loop.py`); the values are
+            the same.
 
     Returns:
         `(annotations, forward_state, backward_state)`: `(batch_size, T,
@@ -99,7 +102,7 @@ class BidirectionalGRU(ExplicitMaskLayer):
         )
         self.built = True
 
-    def call(self, inputs, mask=None):
+    def call(self, inputs, mask=None, training=None):
         n = self.units
         dtype = self.compute_dtype
         if mask is None:
@@ -146,8 +149,10 @@ class BidirectionalGRU(ExplicitMaskLayer):
         def time_major(x):
             return ops.moveaxis(x, 1, 0)
 
-        if keras.backend.backend() == "tensorflow":
-            # The same loop with a hand-written gradient.
+        if training and keras.backend.backend() == "tensorflow":
+            # The same loop with a hand-written gradient, in training only
+            # (a SavedModel cannot hold a gradient function that reads the
+            # forward loop's saved tensors, and inference needs none).
             from s2s_zoo.layers import gru_loop
 
             # Time-major once, both directions together.
@@ -185,7 +190,7 @@ class BidirectionalGRU(ExplicitMaskLayer):
         annotations = ops.concatenate([forward_states, backward_states], -1)
         return annotations, final_f, final_b
 
-    def compute_output_spec(self, inputs, mask=None):
+    def compute_output_spec(self, inputs, mask=None, training=None):
         batch_size, time = inputs.shape[0], inputs.shape[1]
         dtype = self.compute_dtype
         return (

@@ -44,7 +44,9 @@ def value_and_gradients(layer, inputs, hand_written, monkeypatch):
     @tf.function
     def run():
         with tf.GradientTape() as tape:
-            annotations, forward, backward = layer(inputs, mask=MASK)
+            annotations, forward, backward = layer(
+                inputs, mask=MASK, training=True
+            )
             value = (
                 tf.reduce_sum(tf.cast(annotations, tf.float32) * w_annotations)
                 + tf.reduce_sum(tf.cast(forward, tf.float32) * w_forward)

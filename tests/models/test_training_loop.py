@@ -52,7 +52,7 @@ def loss_and_gradients(model, inputs, hand_written, monkeypatch):
         with tf.GradientTape() as tape:
             state, memory = model._encode(inputs["encoder_token_ids"])
             logits, alignments = model.decoder(
-                inputs["decoder_token_ids"], state, **memory
+                inputs["decoder_token_ids"], state, **memory, training=True
             )
             # The alignments enter the loss too, so that their gradient
             # (zero in training) is checked as well.
@@ -117,8 +117,36 @@ def test_an_empty_target_gives_zero_loop_gradients(monkeypatch):
     state, memory = model._encode(inputs["encoder_token_ids"])
     with tf.GradientTape() as tape:
         tape.watch(state)
-        logits, _ = model.decoder(np.zeros((3, 0), "int32"), state, **memory)
+        logits, _ = model.decoder(
+            np.zeros((3, 0), "int32"), state, **memory, training=True
+        )
         value = tf.reduce_sum(logits)
     assert logits.shape == (3, 0, 13)
     assert training_loop.HAND_WRITTEN_GRADIENT
     np.testing.assert_array_equal(tape.gradient(value, state), 0.0)
+
+
+def test_training_runs_the_hand_written_loops_and_inference_does_not(
+    monkeypatch,
+):
+    from s2s_zoo.layers import gru_loop
+    from s2s_zoo.models.attention_seq2seq import training_loop
+
+    calls = []
+    for module, name in (
+        (training_loop, "additive_gru_loop"),
+        (gru_loop, "gru_loop"),
+    ):
+        original = getattr(module, name)
+
+        def counted(*args, original=original, name=name):
+            calls.append(name)
+            return original(*args)
+
+        monkeypatch.setattr(module, name, counted)
+    model, inputs = model_and_data("float32")
+    inference = model(inputs)
+    assert calls == []
+    training_logits = model(inputs, training=True)  # no dropout: the same
+    assert sorted(calls) == ["additive_gru_loop", "gru_loop"]
+    np.testing.assert_allclose(training_logits, inference, atol=1e-5)

@@ -116,6 +116,9 @@ class RNNSearchDecoder(FusedStepMixin, ExplicitMaskLayer):
         source_mask: bool `(batch_size, T_x)`, the source padding mask.
         projected_values: Optional `project_values(values)`; computed when
             omitted.
+        training: True on TensorFlow runs the additive score's loop whose
+            gradient is written by hand (`training_loop.py`); the values
+            are the same.
 
     Returns:
         `(logits, weights)`: `(batch_size, T_y, K_y)` and
@@ -250,7 +253,7 @@ class RNNSearchDecoder(FusedStepMixin, ExplicitMaskLayer):
         if projected_values is None:
             projected_values = self.project_values(values)
         new_states, previous_states, weights = self._teacher_forced_loop(
-            projected, state, keys, source_mask, projected_values
+            projected, state, keys, source_mask, projected_values, training
         )
         # Every c_i at once: (batch_size, T_y, T_x) @ (batch_size, T_x, 2n).
         contexts = ops.matmul(weights, values)
@@ -260,7 +263,7 @@ class RNNSearchDecoder(FusedStepMixin, ExplicitMaskLayer):
         return logits, weights
 
     def _teacher_forced_loop(
-        self, projected, state, keys, source_mask, projected_values
+        self, projected, state, keys, source_mask, projected_values, training
     ):
         """Every target step: `(new_states, previous_states, weights)`,
         batch-major, in the compute dtype."""
@@ -285,8 +288,11 @@ class RNNSearchDecoder(FusedStepMixin, ExplicitMaskLayer):
             keys = ops.cast(keys, "float32")
             projected = ops.cast(projected, "float32")
             state = ops.cast(state, "float32")
-            if keras.backend.backend() == "tensorflow":
-                # The same loop with a hand-written gradient.
+            if training and keras.backend.backend() == "tensorflow":
+                # The same loop with a hand-written gradient, in training
+                # only: a SavedModel cannot hold a gradient function that
+                # reads the forward loop's saved tensors, and inference
+                # has no use for them.
                 from s2s_zoo.models.attention_seq2seq import training_loop
 
                 outputs = training_loop.additive_gru_loop(
