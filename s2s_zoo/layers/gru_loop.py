@@ -23,13 +23,14 @@ and backwards, with `g = dL/dh'` and `q = k * g`:
 
 then `dU_zr = sum_t h^T dx_zr` and `dU_h = sum_t (r * h)^T dx_h`. Tested
 against TensorFlow's own gradient of the same loop
-(`tests/layers/test_bidirectional_gru.py`).
+(`tests/layers/test_gru_loop.py`).
 """
 
 import tensorflow as tf
 
 #: Set False to let TensorFlow differentiate the loop itself (the same
-#: forward pass); the tests compare both.
+#: forward pass); the tests and `benchmarks.speed.loop_gradients` compare
+#: both.
 HAND_WRITTEN_GRADIENT = True
 
 

@@ -6,8 +6,8 @@ intermediate goes on a stack in the forward loop, and the backward loop
 pops it, multiplies, and adds each step's share of every loop-invariant
 gradient (the recurrent and alignment weights, the keys, the projected
 annotations) into an accumulator: at the peer's sizes (batch 64, 11
-target steps) about 45 `AddN` and 130 small matrix products per step of
-training, and the loop's gradient took 2.5 times its forward pass.
+target steps) the loop's gradient ran 123 `AddN` and 165 small matrix
+products, and took 2.5 times as long as its forward pass.
 
 `additive_gru_loop` computes the same forward pass (the ops of
 `RNNSearchDecoder.call`'s float32-state loop, in the same order) and
@@ -44,7 +44,8 @@ against TensorFlow's own gradient of the same loop
 import tensorflow as tf
 
 #: Set False to let TensorFlow differentiate the loop itself (the same
-#: forward pass); the tests and `benchmarks.speed.step_time` compare both.
+#: forward pass); the tests and `benchmarks.speed.loop_gradients` compare
+#: both.
 HAND_WRITTEN_GRADIENT = True
 
 
