@@ -34,9 +34,13 @@ import tensorflow as tf
 HAND_WRITTEN_GRADIENT = True
 
 
-def _loop(length, step, initial, shapes, backwards=False):
-    """`step(t, carry) -> (carry, outputs)` for t in `range(length)` (or
-    in reverse); the final carry and one `TensorArray` per output."""
+def indexed_loop(length, step, initial, shapes, backwards=False):
+    """Runs `step(t, carry) -> (carry, outputs)` for t in `range(length)`
+    (or in reverse); returns the final carry and one `TensorArray` per
+    output (`shapes`: its dtype and element shape), indexed by t. The
+    arrays hold the step's tensors as they are: reading one back copies
+    nothing. The hand-written loops' forward and backward passes (here and
+    in `RNNSearchDecoder`'s `training_loop`)."""
     arrays = [
         tf.TensorArray(dtype, size=length, element_shape=shape)
         for dtype, shape in shapes
@@ -82,7 +86,7 @@ def _forward(inputs, keeps, kernels, initial):
         (dtype, (shape[0], 2 * n)),
         (dtype, shape),
     ] * directions
-    final, arrays = _loop(length, step, list(initial), shapes)
+    final, arrays = indexed_loop(length, step, list(initial), shapes)
     return final, [a.stack() for a in arrays[:directions]], arrays[directions:]
 
 
@@ -117,7 +121,7 @@ def _backward(d_final, d_states, keeps, kernels, saved):
 
     shape = d_final[0].shape
     shapes = [(d_final[0].dtype, (shape[0], 3 * n))] * len(kernels)
-    d_initial, d_inputs = _loop(
+    d_initial, d_inputs = indexed_loop(
         length, step, list(d_final), shapes, backwards=True
     )
     d_inputs = [a.stack() for a in d_inputs]
@@ -126,14 +130,19 @@ def _backward(d_final, d_states, keeps, kernels, saved):
         h, gates = h.stack(), gates.stack()
         dx_zr, dx_h = tf.split(dx, [2 * n, n], axis=-1)
         r = tf.split(gates, 2, axis=-1)[1]
-        d_kernels += [_kernel_gradient(h, dx_zr), _kernel_gradient(r * h, dx_h)]
+        dtype = h.dtype
+        d_kernels += [
+            kernel_gradient(h, dx_zr, dtype),
+            kernel_gradient(r * h, dx_h, dtype),
+        ]
     return d_inputs, d_initial, d_kernels
 
 
-def _kernel_gradient(x, dy):
-    """`sum_rows x^T dy` over `(..., d_in)` and `(..., d_out)`."""
-    x = tf.reshape(x, (-1, x.shape[-1]))
-    dy = tf.reshape(dy, (-1, dy.shape[-1]))
+def kernel_gradient(x, dy, dtype):
+    """`sum_rows x^T dy` over `(..., d_in)` and `(..., d_out)`, in `dtype`:
+    a kernel's gradient over every step at once."""
+    x = tf.reshape(tf.cast(x, dtype), (-1, x.shape[-1]))
+    dy = tf.reshape(tf.cast(dy, dtype), (-1, dy.shape[-1]))
     return tf.matmul(x, dy, transpose_a=True)
 
 

@@ -43,6 +43,9 @@ against TensorFlow's own gradient of the same loop
 
 import tensorflow as tf
 
+from s2s_zoo.layers.gru_loop import indexed_loop
+from s2s_zoo.layers.gru_loop import kernel_gradient
+
 #: Set False to let TensorFlow differentiate the loop itself (the same
 #: forward pass); the tests and `benchmarks.speed.loop_gradients` compare
 #: both.
@@ -55,37 +58,6 @@ def _matmul(x, kernel, transpose_b=False):
         tf.cast(x, kernel.dtype), kernel, transpose_b=transpose_b
     )
     return tf.cast(product, tf.float32)
-
-
-def _kernel_gradient(x, dy, dtype):
-    """`sum_rows x^T dy` over `(..., d_in)` and `(..., d_out)`, in `dtype`."""
-    x = tf.reshape(tf.cast(x, dtype), (-1, x.shape[-1]))
-    dy = tf.reshape(tf.cast(dy, dtype), (-1, dy.shape[-1]))
-    return tf.matmul(x, dy, transpose_a=True)
-
-
-def _loop(length, step, initial, shapes, backwards=False):
-    """Runs `step(t, carry) -> (carry, outputs)` for t in `range(length)`
-    (or in reverse); returns the final carry and one `TensorArray` per
-    output, indexed by t. The arrays hold the step's tensors as they are:
-    reading one back copies nothing."""
-    arrays = [
-        tf.TensorArray(dtype, size=length, element_shape=shape)
-        for dtype, shape in shapes
-    ]
-
-    def body(i, carry, arrays):
-        t = length - 1 - i if backwards else i
-        carry, outputs = step(t, carry)
-        arrays = [a.write(t, y) for a, y in zip(arrays, outputs)]
-        return i + 1, carry, arrays
-
-    _, carry, arrays = tf.while_loop(
-        lambda i, carry, arrays: i < length,
-        body,
-        (tf.constant(0, tf.int32), initial, arrays),
-    )
-    return carry, arrays
 
 
 def _forward(projected, state, keys, rows, mask, weights):
@@ -123,7 +95,7 @@ def _forward(projected, state, keys, rows, mask, weights):
         (tf.float32, (state.shape[0], 2 * n)),
         (tf.float32, state.shape),
     ]
-    _, (states, *saved) = _loop(length, step, state, shapes)
+    _, (states, *saved) = indexed_loop(length, step, state, shapes)
     return states.stack(), saved[0].stack(), saved[1].stack(), saved
 
 
@@ -194,7 +166,7 @@ def _backward(d_outputs, state, keys, rows, mask, weights, saved):
         tf.zeros_like(keys),
         tf.zeros_like(score_vector),
     )
-    (d_state, d_keys, d_score_vector), (dx, d_query) = _loop(
+    (d_state, d_keys, d_score_vector), (dx, d_query) = indexed_loop(
         length, step, initial, shapes, backwards=True
     )
     dx, d_query, previous = dx.stack(), d_query.stack(), previous.stack()
@@ -205,10 +177,10 @@ def _backward(d_outputs, state, keys, rows, mask, weights, saved):
         tf.cast(tf.transpose(dx, (1, 0, 2)), rows.dtype),
     )
     d_weights = (
-        _kernel_gradient(previous, d_query, query_kernel.dtype),
+        kernel_gradient(previous, d_query, query_kernel.dtype),
         d_score_vector,
-        _kernel_gradient(previous, dx_zr, u_zr.dtype),
-        _kernel_gradient(r * previous, dx_h, u_h.dtype),
+        kernel_gradient(previous, dx_zr, u_zr.dtype),
+        kernel_gradient(r * previous, dx_h, u_h.dtype),
     )
     return dx, d_state, d_keys, d_rows, d_weights
 
