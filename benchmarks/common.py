@@ -135,6 +135,42 @@ def write_results(stem, report, page):
     print(page)
 
 
+def epochs_benchmark(module, doc, measure, page, argv=None):
+    """The command line of a benchmark that alternates training epochs
+    (`speed.iterator_wait`, `speed.loop_gradients`): `--epochs`,
+    `--batch-size`, `--preset` and `--output`; calls `measure(epochs,
+    batch_size, preset) -> (facts, rows)` and writes `OUTPUT.json` and the
+    page `page(report)` makes to `OUTPUT.md`. Returns the report."""
+    import sys
+
+    parser = argparse.ArgumentParser(
+        description=doc.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=doc.split("\n\n", 1)[1],
+    )
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--preset", default="opennmt")
+    parser.add_argument(
+        "--output",
+        default=os.path.join(ROOT, "runs", module.split(".")[-1]),
+        help="writes OUTPUT.json and OUTPUT.md",
+    )
+    args = parser.parse_args(argv)
+    facts, rows = measure(args.epochs, args.batch_size, args.preset)
+    report = {
+        "command": f"python -m benchmarks.{module} "
+        + " ".join(sys.argv[1:] if argv is None else argv),
+        "preset": args.preset,
+        "batch_size": args.batch_size,
+        **facts,
+        "rows": rows,
+        "machine": machine(),
+    }
+    write_results(args.output, report, page(report))
+    return report
+
+
 def save(args, module, intro, lines, payload):
     """Writes the page to `args.markdown` and `payload`, dated, to
     `args.json`, each where asked."""

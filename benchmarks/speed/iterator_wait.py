@@ -17,9 +17,7 @@ and from there to the return of `fit`, which is where deleting an
 autotuned iterator waits for the autotuning thread.
 """
 
-import argparse
 import os
-import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -124,32 +122,9 @@ def page(report):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n\n", 1)[1],
+    return common.epochs_benchmark(
+        "speed.iterator_wait", __doc__, measure, page, argv
     )
-    parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--preset", default="opennmt")
-    parser.add_argument(
-        "--output",
-        default=os.path.join(common.ROOT, "runs", "iterator_wait"),
-        help="writes OUTPUT.json and OUTPUT.md",
-    )
-    args = parser.parse_args(argv)
-    facts, rows = measure(args.epochs, args.batch_size, args.preset)
-    report = {
-        "command": "python -m benchmarks.speed.iterator_wait "
-        + " ".join(sys.argv[1:] if argv is None else argv),
-        "preset": args.preset,
-        "batch_size": args.batch_size,
-        **facts,
-        "rows": rows,
-        "machine": common.machine(),
-    }
-    common.write_results(args.output, report, page(report))
-    return report
 
 
 if __name__ == "__main__":

@@ -16,9 +16,7 @@ epoch each (tracing), their epochs alternate, each its own `fit`, so that
 the machine's drift over minutes falls on both alike.
 """
 
-import argparse
 import os
-import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -117,32 +115,9 @@ def page(report):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n\n", 1)[1],
+    return common.epochs_benchmark(
+        "speed.loop_gradients", __doc__, measure, page, argv
     )
-    parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--preset", default="opennmt")
-    parser.add_argument(
-        "--output",
-        default=os.path.join(common.ROOT, "runs", "loop_gradients"),
-        help="writes OUTPUT.json and OUTPUT.md",
-    )
-    args = parser.parse_args(argv)
-    facts, rows = measure(args.epochs, args.batch_size, args.preset)
-    report = {
-        "command": "python -m benchmarks.speed.loop_gradients "
-        + " ".join(sys.argv[1:] if argv is None else argv),
-        "preset": args.preset,
-        "batch_size": args.batch_size,
-        **facts,
-        "rows": rows,
-        "machine": common.machine(),
-    }
-    common.write_results(args.output, report, page(report))
-    return report
 
 
 if __name__ == "__main__":
