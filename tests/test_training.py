@@ -44,6 +44,33 @@ def test_smoothed_loss_matches_the_smoothed_target_distribution():
     )
 
 
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow",
+    reason="the stated gradient is TensorFlow's path",
+)
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_smoothed_loss_gradient_is_softmax_minus_the_smoothed_target(dtype):
+    import tensorflow as tf
+
+    eps = 0.1
+    logits = tf.cast(tf.constant(LOGITS), dtype)
+    with tf.GradientTape() as tape:
+        tape.watch(logits)
+        loss = training.masked_loss(eps)(TARGETS, logits)
+    gradient = tape.gradient(loss, logits)
+    # d loss / d z = (softmax(z) - q) / (real tokens), 0 on padding.
+    logits32 = np.asarray(tf.cast(logits, "float32"))[0]
+    expected = np.zeros_like(logits32)
+    for t, gold in enumerate([2, 1]):
+        target = np.full(3, eps / 3)
+        target[gold] += 1 - eps
+        expected[t] = (np.exp(log_softmax(logits32[t])) - target) / 2
+    tolerance = 1e-6 if dtype == "float32" else 1e-2
+    np.testing.assert_allclose(
+        np.asarray(tf.cast(gradient, "float32"))[0], expected, atol=tolerance
+    )
+
+
 def test_smoothed_loss_of_padding_only_is_zero_and_config_round_trips():
     loss = training.SmoothedTokenCrossentropy(0.2)
     assert float(loss(np.zeros((1, 3), "int32"), LOGITS)) == 0.0

@@ -52,17 +52,18 @@ class SmoothedTokenCrossentropy(keras.losses.Loss):
 
     def call(self, y_true, y_pred):
         y_true = ops.cast(y_true, "int32")
-        logits = ops.cast(y_pred, "float32")
-        classes = ops.shape(logits)[-1]
-        eps = self.label_smoothing
-        # The smoothed target as a dense distribution and one fused softmax
-        # cross-entropy: picking log p(gold) out with a gather instead would
-        # cost a scatter over batch x time x vocabulary in the backward
-        # pass (measured: 8.9 against 10.9 ms a batch of 128 x 11 x 2031).
-        target = ops.one_hot(y_true, classes) * (1.0 - eps) + eps / ops.cast(
-            classes, "float32"
-        )
-        loss = ops.categorical_crossentropy(target, logits, from_logits=True)
+        if keras.backend.backend() == "tensorflow":
+            loss = _smoothed_xent_tf(y_true, y_pred, self.label_smoothing)
+        else:
+            logits = ops.cast(y_pred, "float32")
+            classes = ops.shape(logits)[-1]
+            eps = self.label_smoothing
+            target = ops.one_hot(y_true, classes) * (1.0 - eps) + eps / (
+                ops.cast(classes, "float32")
+            )
+            loss = ops.categorical_crossentropy(
+                target, logits, from_logits=True
+            )
         mask = ops.cast(ops.not_equal(y_true, self.padding_id), "float32")
         # A scalar: the reduction's mean over it leaves it unchanged.
         return ops.sum(loss * mask) / ops.maximum(
@@ -98,3 +99,52 @@ def _tokens_per_replica(mask):
         return count
     total = context.all_reduce(tf.distribute.ReduceOp.SUM, count)
     return total / context.num_replicas_in_sync
+
+
+def _smoothed_xent_tf(labels, logits, eps):
+    """Per-token label-smoothed cross-entropy with its gradient stated
+    (TensorFlow): `lse(z) - (1 - eps) z_gold - eps mean_k z_k`, whose
+    gradient is `softmax(z) - q` (`q` the smoothed target).
+
+    TensorFlow's fused `SoftmaxCrossEntropyWithLogits` needs the target as
+    a dense distribution (a one-hot, a scale and a shift over batch x time
+    x vocabulary before it), and picking `z_gold` out with a gather
+    instead makes autodiff scatter it back densely. Here the forward pass
+    is one softmax (oneDNN's), two row maxima (`lse = max z - log max
+    softmax(z)`, as `max softmax(z) = 1 / sum exp(z - max z)`), a gather
+    and a mean; the gradient is the softmax already computed, shifted by
+    `eps / K`, with `1 - eps` taken off at each gold token by a scatter of
+    one value per token. A training step at the peer's sizes (704 x 2031
+    logits) took 67.9 against 71.8 ms (medians of 8 alternating rounds).
+    """
+    import tensorflow as tf
+
+    @tf.custom_gradient
+    def xent(logits):
+        shape = tf.shape(logits)
+        classes = shape[-1]
+        z = tf.reshape(tf.cast(logits, tf.float32), (-1, classes))
+        gold = tf.reshape(labels, (-1,))
+        probabilities = tf.nn.softmax(z)
+        log_normalizer = tf.reduce_max(z, -1) - tf.math.log(
+            tf.reduce_max(probabilities, -1)
+        )
+        loss = (
+            log_normalizer
+            - (1.0 - eps) * tf.gather(z, gold, batch_dims=1)
+            - eps * tf.reduce_mean(z, -1)
+        )
+
+        def gradient(upstream):
+            scale = tf.reshape(upstream, (-1, 1))
+            uniform = eps / tf.cast(classes, tf.float32)
+            d_logits = tf.tensor_scatter_nd_sub(
+                (probabilities - uniform) * scale,
+                tf.stack([tf.range(tf.shape(gold)[0]), gold], 1),
+                (1.0 - eps) * scale[:, 0],
+            )
+            return tf.cast(tf.reshape(d_logits, shape), logits.dtype)
+
+        return tf.reshape(loss, shape[:-1]), gradient
+
+    return xent(logits)
