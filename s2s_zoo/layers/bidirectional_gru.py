@@ -113,9 +113,13 @@ class BidirectionalGRU(ExplicitMaskLayer):
         # Every input of both directions in one matmul, before the loop.
         projected = ops.matmul(inputs, kernel) + bias  # (B, T, 6n)
         forward, backward = ops.split(projected, 2, axis=-1)
-        recurrent = ops.cast(self.recurrent_kernel, dtype)
-        u_zr_f, u_h_f = ops.split(recurrent[0], [2 * n], axis=-1)
-        u_zr_b, u_h_b = ops.split(recurrent[1], [2 * n], axis=-1)
+        # Unstacked, not indexed: in training, TensorFlow's gradient of an
+        # index is a full-size StridedSliceGrad for each direction.
+        recurrent_f, recurrent_b = ops.unstack(
+            ops.cast(self.recurrent_kernel, dtype), 2, axis=0
+        )
+        u_zr_f, u_h_f = ops.split(recurrent_f, [2 * n], axis=-1)
+        u_zr_b, u_h_b = ops.split(recurrent_b, [2 * n], axis=-1)
         keep = ops.cast(mask, dtype)[..., None]  # (B, T, 1)
 
         def gru(state, x, u_zr, u_h):
@@ -155,16 +159,18 @@ class BidirectionalGRU(ExplicitMaskLayer):
             # forward loop's saved tensors, and inference needs none).
             from s2s_zoo.layers import gru_loop
 
-            # Time-major once, both directions together.
+            # Time-major once, both directions together; the backward GRU
+            # reads the time axis from the end inside the loop (no flips).
             forward_tm, backward_tm = ops.split(time_major(projected), 2, -1)
             keep_tm = time_major(keep)
             (final_f, final_b), (states_f, states_b) = gru_loop.gru_loop(
-                [forward_tm, ops.flip(backward_tm, axis=0)],
-                [keep_tm, ops.flip(keep_tm, axis=0)],
+                [forward_tm, backward_tm],
+                keep_tm,
                 [(u_zr_f, u_h_f), (u_zr_b, u_h_b)],
                 initial,
+                reverse=[False, True],
             )
-            states = ops.concatenate([states_f, ops.flip(states_b, axis=0)], -1)
+            states = ops.concatenate([states_f, states_b], -1)
             annotations = time_major(states * keep_tm)
             return annotations, final_f, final_b
 

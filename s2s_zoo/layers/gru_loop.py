@@ -37,19 +37,24 @@ HAND_WRITTEN_GRADIENT = True
 def indexed_loop(length, step, initial, shapes, backwards=False):
     """Runs `step(t, carry) -> (carry, outputs)` for t in `range(length)`
     (or in reverse); returns the final carry and one `TensorArray` per
-    output (`shapes`: its dtype and element shape), indexed by t. The
-    arrays hold the step's tensors as they are: reading one back copies
-    nothing. The hand-written loops' forward and backward passes (here and
-    in `RNNSearchDecoder`'s `training_loop`)."""
+    output (`shapes`: its dtype and element shape, and optionally True to
+    write step t's output at `length - 1 - t`), indexed by t. The arrays
+    hold the step's tensors as they are: reading one back copies nothing.
+    The hand-written loops' forward and backward passes (here and in
+    `RNNSearchDecoder`'s `training_loop`)."""
     arrays = [
         tf.TensorArray(dtype, size=length, element_shape=shape)
-        for dtype, shape in shapes
+        for dtype, shape, *_ in shapes
     ]
+    flipped = [bool(flip and flip[0]) for _, _, *flip in shapes]
 
     def body(i, carry, arrays):
         t = length - 1 - i if backwards else i
         carry, outputs = step(t, carry)
-        arrays = [a.write(t, y) for a, y in zip(arrays, outputs)]
+        arrays = [
+            a.write(length - 1 - t if flip else t, y)
+            for a, y, flip in zip(arrays, outputs, flipped)
+        ]
         return i + 1, carry, arrays
 
     _, carry, arrays = tf.while_loop(
@@ -60,49 +65,57 @@ def indexed_loop(length, step, initial, shapes, backwards=False):
     return carry, arrays
 
 
-def _forward(inputs, keeps, kernels, initial):
+def _forward(inputs, keep, kernels, initial, reverse):
     n = initial[0].shape[-1]
     length = tf.shape(inputs[0])[0]
     inputs = [tf.TensorArray(x.dtype, size=length).unstack(x) for x in inputs]
-    keeps = [tf.TensorArray(k.dtype, size=length).unstack(k) for k in keeps]
+    keep = tf.TensorArray(
+        keep.dtype, size=length, clear_after_read=False
+    ).unstack(keep)  # read by every direction
 
     def step(t, states):
         new_states, saved = [], []
-        for h, x, keep, (u_zr, u_h) in zip(states, inputs, keeps, kernels):
-            x_zr, x_h = tf.split(x.read(t), [2 * n, n], axis=-1)
+        for h, x, (u_zr, u_h), flip in zip(states, inputs, kernels, reverse):
+            time = length - 1 - t if flip else t
+            x_zr, x_h = tf.split(x.read(time), [2 * n, n], axis=-1)
             gates = tf.sigmoid(x_zr + tf.matmul(h, u_zr))
             z, r = tf.split(gates, 2, axis=-1)
             candidate = tf.tanh(x_h + tf.matmul(r * h, u_h))
             gru = candidate + z * (h - candidate)
-            new_states.append(h + keep.read(t) * (gru - h))
+            new_states.append(h + keep.read(time) * (gru - h))
             saved += [h, gates, candidate]
         return new_states, new_states + saved
 
     shape = initial[0].shape
     dtype = initial[0].dtype
-    directions = len(kernels)
-    shapes = [(dtype, shape)] * directions + [
-        (dtype, shape),
-        (dtype, (shape[0], 2 * n)),
-        (dtype, shape),
-    ] * directions
+    # Everything in time order: a reversed direction's step t writes at
+    # `length - 1 - t`.
+    shapes = [(dtype, shape, flip) for flip in reverse]
+    for flip in reverse:
+        shapes += [
+            (dtype, shape, flip),
+            (dtype, (shape[0], 2 * n), flip),
+            (dtype, shape, flip),
+        ]
     final, arrays = indexed_loop(length, step, list(initial), shapes)
+    directions = len(kernels)
     return final, [a.stack() for a in arrays[:directions]], arrays[directions:]
 
 
-def _backward(d_final, d_states, keeps, kernels, saved):
+def _backward(d_final, d_states, keep, kernels, saved, reverse):
     n = d_final[0].shape[-1]
     length = tf.shape(d_states[0])[0]
     saved = [saved[i : i + 3] for i in range(0, len(saved), 3)]
 
     def step(t, gradients):
         new_gradients, outputs = [], []
-        for g, d_s, keep, (u_zr, u_h), arrays in zip(
-            gradients, d_states, keeps, kernels, saved
+        for g, d_s, (u_zr, u_h), arrays, flip in zip(
+            gradients, d_states, kernels, saved, reverse
         ):
-            h, gates, c = [a.read(t) for a in arrays]
-            g = g + d_s[t]
-            q = keep[t] * g
+            time = length - 1 - t if flip else t
+            h, gates, c = [a.read(time) for a in arrays]
+            g = g + d_s[time]
+            q = keep[time] * g
             z, r = tf.split(gates, 2, axis=-1)
             dx_h = tf.raw_ops.TanhGrad(y=c, dy=q * (1 - z))
             d_rh = tf.matmul(dx_h, u_h, transpose_b=True)
@@ -120,7 +133,7 @@ def _backward(d_final, d_states, keeps, kernels, saved):
         return new_gradients, outputs
 
     shape = d_final[0].shape
-    shapes = [(d_final[0].dtype, (shape[0], 3 * n))] * len(kernels)
+    shapes = [(d_final[0].dtype, (shape[0], 3 * n), flip) for flip in reverse]
     d_initial, d_inputs = indexed_loop(
         length, step, list(d_final), shapes, backwards=True
     )
@@ -146,24 +159,29 @@ def kernel_gradient(x, dy, dtype):
     return tf.matmul(x, dy, transpose_a=True)
 
 
-def gru_loop(inputs, keeps, kernels, initial):
+def gru_loop(inputs, keep, kernels, initial, reverse=None):
     """Several independent GRUs (reset before `U`) over the same steps.
 
     Args:
         inputs: one `(T, batch_size, 3n)` per GRU, time-major, `W x + b`.
-        keeps: one `(T, batch_size, 1)` per GRU: 1 where the step
-            updates the state, 0 where it keeps it.
+        keep: `(T, batch_size, 1)`: 1 where a step updates the states, 0
+            where they keep theirs.
         kernels: one `(U_zr, U_h)` per GRU, `(n, 2n)` and `(n, n)`.
         initial: one `(batch_size, n)` start state per GRU.
+        reverse: one bool per GRU, True to read the time axis from the end
+            (a backward GRU without flipping its inputs and states). Default
+            all False.
 
     Returns:
         `(final_states, states)`: per GRU, its last state and every
-        step's new state `(T, batch_size, n)`. All in the inputs' dtype.
+        step's new state `(T, batch_size, n)` in time order. All in the
+        inputs' dtype.
     """
     directions = len(kernels)
     kernels = [tuple(k) for k in kernels]
+    reverse = [False] * directions if reverse is None else list(reverse)
     if not HAND_WRITTEN_GRADIENT:
-        final, states, _ = _forward(inputs, keeps, kernels, initial)
+        final, states, _ = _forward(inputs, keep, kernels, initial, reverse)
         return final, states
 
     @tf.custom_gradient
@@ -172,7 +190,7 @@ def gru_loop(inputs, keeps, kernels, initial):
         initial = args[directions : 2 * directions]
         flat_kernels = args[2 * directions :]
         kernels = [flat_kernels[i : i + 2] for i in range(0, 2 * directions, 2)]
-        final, states, saved = _forward(inputs, keeps, kernels, initial)
+        final, states, saved = _forward(inputs, keep, kernels, initial, reverse)
 
         def gradient(*d_outputs):
             d_outputs = [
@@ -182,9 +200,10 @@ def gru_loop(inputs, keeps, kernels, initial):
             d_inputs, d_initial, d_kernels = _backward(
                 d_outputs[:directions],
                 d_outputs[directions:],
-                keeps,
+                keep,
                 kernels,
                 saved,
+                reverse,
             )
             return (*d_inputs, *d_initial, *d_kernels)
 

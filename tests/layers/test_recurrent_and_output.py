@@ -139,7 +139,12 @@ def test_reverse_sequences_reverses_real_tokens_only():
     np.testing.assert_array_equal(out[1, 2:], features[1, 2:])
 
 
-def test_bidirectional_gru_equals_keras_bidirectional_gru_with_padding():
+# training=True runs, on TensorFlow, the loop with a hand-written gradient
+# (`s2s_zoo/layers/gru_loop.py`): the same values.
+@pytest.mark.parametrize("training", [False, True])
+def test_bidirectional_gru_equals_keras_bidirectional_gru_with_padding(
+    training,
+):
     units, width = 4, 3
     ours = layers.BidirectionalGRU(
         units,
@@ -167,7 +172,7 @@ def test_bidirectional_gru_equals_keras_bidirectional_gru_with_padding():
         layer.cell.set_weights(
             [kernel[:, columns], recurrent[k], bias[columns]]
         )
-    annotations, forward, backward = ours(x, mask)
+    annotations, forward, backward = ours(x, mask, training=training)
     expected, expected_forward, expected_backward = reference(x, mask=mask)
     real = mask[..., None]
     np.testing.assert_allclose(

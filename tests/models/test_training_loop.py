@@ -139,9 +139,9 @@ def test_training_runs_the_hand_written_loops_and_inference_does_not(
     ):
         original = getattr(module, name)
 
-        def counted(*args, original=original, name=name):
+        def counted(*args, original=original, name=name, **kwargs):
             calls.append(name)
-            return original(*args)
+            return original(*args, **kwargs)
 
         monkeypatch.setattr(module, name, counted)
     model, inputs = model_and_data("float32")
