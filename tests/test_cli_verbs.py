@@ -268,6 +268,11 @@ def test_an_output_dir_that_is_a_file_is_refused(tmp_path):
             "--source-lang 'chinese' is not a language code (two or three "
             "lowercase letters, e.g. zh, en, fr).",
         ),
+        (
+            ["--threads", "0,2"],
+            "--threads must be auto, default or INTRA,INTER (two positive "
+            "integers, e.g. 1,2); received '0,2'.",
+        ),
     ],
 )
 def test_a_bad_value_stops_before_any_work(flags, expected, tmp_path):

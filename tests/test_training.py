@@ -325,3 +325,35 @@ def test_keep_last_checkpoints_keeps_k_epochs(tmp_path):
         "epoch_3.weights.h5",
         "epoch_4.weights.h5",
     ]
+
+
+def test_threads_auto_takes_one_intra_op_thread_on_two_cpus_only():
+    resolve = training.resolve_threads
+    assert resolve("auto", cpus=2, environ={}) == (1, 2)
+    assert resolve("auto", cpus=1, environ={}) == (1, 1)
+    assert resolve("auto", cpus=4, environ={}) is None
+    assert resolve("auto", cpus=2, environ={}, gpus=1) is None
+    for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+        assert resolve("auto", cpus=2, environ={name: "2"}) is None
+    assert resolve("default", cpus=2, environ={}) is None
+    assert resolve("3,4", cpus=2, environ={}) == (3, 4)
+    for bad in ("0,2", "x", "1,2,3", "1"):
+        with pytest.raises(
+            ValueError,
+            match=rf"threads must be auto, default or INTRA,INTER .*"
+            rf"received '{bad}'",
+        ):
+            resolve(bad)
+
+
+def test_threads_after_tensorflow_started_is_an_error_unless_auto():
+    import tensorflow as tf
+
+    float(tf.constant(1.0) + 1.0)  # the pools start with the first op
+    with pytest.raises(
+        ValueError,
+        match=r"threads=7,7: TensorFlow's thread pools already started",
+    ):
+        training.use_threads("7,7")
+    # auto keeps what the process runs with, and says what that is.
+    assert training.use_threads("auto") == training.use_threads("default")

@@ -25,8 +25,9 @@ and measures, one after the other on this machine:
   sentence);
 - training sentences/s at the peer's sizes and batch (64): ours by
   `benchmarks.speed.train_speed` (the mean of `OUR_EPOCHS` epochs, the
-  recipe's precision, with its share of the matmul peak) and the peer's
-  from a fresh `--peer-train-minutes` run of it on the same split.
+  recipe's precision and thread pools, with its share of the matmul
+  peak) and the peer's from a fresh `--peer-train-minutes` run of it on
+  the same split, with the same TensorFlow thread pools as ours.
 
 It writes `docs/results/side_by_side.md` and `.json`: absolute figures of
 this run and the ratios ours / peer. The order of the serving
@@ -269,28 +270,52 @@ OUR_EPOCHS = 5
 
 
 def measure_training(args):
-    """Ours (train_speed, batch 64) and the peer's (a fresh short run)."""
+    """Ours (train_speed, batch 64, in a fresh process: the recipe's thread
+    pools) and the peer's (a fresh short run, with the same pools)."""
     from benchmarks.peer import opennmt
-    from benchmarks.speed import train_speed
 
     print("training: ours at the peer's sizes", flush=True)
-    ours = train_speed.main(
+    output = os.path.join(WORK, "train_speed.json")
+    subprocess.run(
         [
+            sys.executable,
+            "-m",
+            "benchmarks.speed.train_speed",
             "--batch-sizes",
             "64",
             "--epochs",
             str(OUR_EPOCHS),
             "--output",
-            os.path.join(WORK, "train_speed.json"),
-        ]
-    )["rows"][0]
+            output,
+        ],
+        cwd=ROOT,
+        check=True,
+    )
+    with open(output) as f:
+        ours = json.load(f)["rows"][0]
     print(
-        f"training: the peer, {args.peer_train_minutes:g} minutes", flush=True
+        f"training: the peer, {args.peer_train_minutes:g} minutes, thread "
+        f"pools {ours['threads']} as ours",
+        flush=True,
     )
-    peer = opennmt.run(
-        os.path.join(WORK, "peer_train"), minutes=args.peer_train_minutes
-    )
+    saved = dict(os.environ)
+    for name, count in zip(THREAD_VARIABLES, ours["threads"].split(",")):
+        if count != "default":
+            os.environ[name] = count
+    try:
+        peer = opennmt.run(
+            os.path.join(WORK, "peer_train"), minutes=args.peer_train_minutes
+        )
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    peer["threads"] = ours["threads"]
     return ours, peer
+
+
+#: TensorFlow's settings of its intra-op and inter-op pools (TensorFlow
+#: 2.13, the peer's, reads them too).
+THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 
 
 def markdown(report):
@@ -344,7 +369,9 @@ def markdown(report):
         lines += [
             "",
             f"Training measured by `{training['command']}` on "
-            f"{training['date']}, one system after the other.",
+            f"{training['date']}, one system after the other"
+            + _thread_words(ours.get("threads"))
+            + ".",
             "",
             "| training at the peer's sizes, batch 64 | sentences/s | vs "
             "peer | share of the matmul peak |",
@@ -357,6 +384,19 @@ def markdown(report):
             f"{theirs['train_sentences_per_second']:.0f} | 1.00x | |",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _thread_words(threads):
+    """How the training rows' TensorFlow thread pools read on the page."""
+    if not threads:
+        return ""
+    if threads == "default,default":
+        return ", both with TensorFlow's default thread pools"
+    intra, inter = threads.split(",")
+    return (
+        f", both with {intra} intra-op and {inter} inter-op threads (the "
+        "recipe's `--threads auto` on this machine)"
+    )
 
 
 def main(argv=None):

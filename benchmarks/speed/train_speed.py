@@ -18,7 +18,11 @@ validation) and prints, per precision and batch size:
 - FLOPs per training target token, counted from the layer shapes (see
   `flops_per_sentence`), the achieved FLOP/s, and its share of the dense
   matmul peak of this machine at the same precision, measured in the same
-  run (`matmul_peak`: square products of 2048, the best of 5).
+  run (`matmul_peak`: square products of 2048, the best of 5, in a fresh
+  process with TensorFlow's default thread pools: every core).
+
+It runs with the recipe's thread pools (`--threads auto`, see
+`s2s_zoo.training.threads`) and records them in each row (`threads`).
 
 Run it on an idle machine: anything else on the cores slows it.
 """
@@ -26,6 +30,7 @@ Run it on an idle machine: anything else on the cores slows it.
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 
@@ -95,6 +100,30 @@ def peer_flops_per_sentence(source_length, target_length, target_vocabulary):
         + 2 * n * target_vocabulary  # output layer
     )
     return encoder + decoder
+
+
+def machine_matmul_peak(dtype):
+    """`matmul_peak` in a fresh process with TensorFlow's default thread
+    pools (one thread per core), whatever `--threads` this one runs with:
+    the peak of the whole machine."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+    }
+    code = (
+        "from benchmarks.speed.train_speed import matmul_peak; "
+        f"print(matmul_peak({dtype!r}))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return float(output.split()[-1])
 
 
 def matmul_peak(dtype, size=2048, repeats=5):
@@ -291,10 +320,18 @@ def main(argv=None):
     parser.add_argument(
         "--markdown", default=None, help="also write the table to this page"
     )
+    parser.add_argument(
+        "--threads",
+        default="auto",
+        help="TensorFlow's thread pools, as the recipe's --threads",
+    )
     args = parser.parse_args(argv)
     from benchmarks import common as bench_common
     from s2s_zoo import training
     from s2s_zoo.tasks import common
+
+    # Before any TensorFlow op, as the recipe does.
+    threads = training.use_threads(args.threads)
 
     peer = None
     if args.peer:
@@ -332,8 +369,13 @@ def main(argv=None):
                 batch_tokens=batch_tokens,
                 optimizer=optimizer,
             )
-            # The peak right after the run, at the precision it computed in.
-            peaks[dtype] = max(peaks.get(dtype, 0.0), matmul_peak(dtype))
+            # The peak right after the run, at the precision it computed in,
+            # with every core (the run's own thread pools may use fewer
+            # threads per op).
+            peaks[dtype] = max(
+                peaks.get(dtype, 0.0), machine_matmul_peak(dtype)
+            )
+            row["threads"] = threads
             row["matmul_peak_flops_per_second"] = peaks[dtype]
             row["peak_share"] = row["achieved_flops_per_second"] / peaks[dtype]
             if peer:

@@ -8,6 +8,7 @@
   per-epoch seeds, the history file;
 - `training.losses`: masked, label-smoothed token cross-entropy;
 - `training.precision`: `--precision` and Keras' dtype policy;
+- `training.threads`: `--threads`, TensorFlow's two thread pools;
 - `training.averaging`: a moving average of the weights, checkpoint
   averages;
 - `training.optimizers`: `FusedAdam`, Keras' Adam in one fused update per
@@ -49,6 +50,9 @@ from s2s_zoo.training.resume import seed_epoch
 from s2s_zoo.training.resume import seed_generators
 from s2s_zoo.training.resume import start_or_resume
 from s2s_zoo.training.resume import unreadable
+from s2s_zoo.training.threads import THREAD_CHOICES
+from s2s_zoo.training.threads import resolve_threads
+from s2s_zoo.training.threads import use_threads
 
 __all__ = [
     "AttentionImages",
@@ -63,6 +67,7 @@ __all__ = [
     "KeepLastCheckpoints",
     "PRECISIONS",
     "SmoothedTokenCrossentropy",
+    "THREAD_CHOICES",
     "StopOnNonFinite",
     "Throughput",
     "TimeBudget",
@@ -77,6 +82,7 @@ __all__ = [
     "prepare_resume",
     "read_history",
     "resolve_precision",
+    "resolve_threads",
     "resumable_fit",
     "resume_epoch",
     "run_files",
@@ -84,4 +90,5 @@ __all__ = [
     "seed_generators",
     "start_or_resume",
     "unreadable",
+    "use_threads",
 ]

@@ -43,6 +43,8 @@ def train(config=None, pairs=None, *, clock=time.perf_counter, **overrides):
     config = common.replace(config or Config(), **overrides)
     check(config)
     base.claim_output_dir(config.output_dir, config.resume)
+    # Before any TensorFlow op: the pools start with the first one.
+    threads = training.use_threads(config.threads)
     setup = distributed.setup(
         config.distribute,
         config.coordinator_address,
@@ -50,7 +52,7 @@ def train(config=None, pairs=None, *, clock=time.perf_counter, **overrides):
         config.process_id,
     )
     if not setup.multi_process:
-        return _train(config, pairs, clock)
+        return _train(config, pairs, clock, threads)
     # Only process 0 writes the run; the others work in a copy of its
     # training state (the same checkpoint to resume from), taken once
     # process 0 has settled it, before any other collective operation.
@@ -59,14 +61,14 @@ def train(config=None, pairs=None, *, clock=time.perf_counter, **overrides):
         prepare_resume(config, say=lambda *a, **k: None)
     distributed.barrier("s2s_zoo translation state settled")
     if setup.is_chief:
-        return _train(config, pairs, clock)
+        return _train(config, pairs, clock, threads)
     with _worker_copy(config) as worker_config:
-        run = _train(worker_config, pairs, clock)
+        run = _train(worker_config, pairs, clock, threads)
     run.config = config
     return run
 
 
-def _train(config, pairs, clock):
+def _train(config, pairs, clock, threads):
     wall_start = time.perf_counter()
     precision = training.resolve_precision(config.precision)
     os.makedirs(config.output_dir, exist_ok=True)
@@ -129,6 +131,7 @@ def _train(config, pairs, clock):
                 "selected_on": f"dev {config.select_on}",
                 "parameters": model.count_params(),
                 "precision": precision,
+                "threads": threads,
                 "train_pairs": data.train_pairs,
             },
             samples=samples,
