@@ -329,7 +329,9 @@ def markdown(report):
     lines = [
         common.header("speed.side_by_side"),
         f"Decoding measured by `{serving_by['command']}` on "
-        f"{serving_by['date']} ({common.machine_line(report['machine'])}): "
+        f"{serving_by['date']} "
+        f"({common.machine_line(serving_by.get('machine', report['machine']))}"
+        "): "
         f"our run `{report['ours']}` and the peer's `{report['peer']}` "
         f"({report['peer_name']}), trained on the same split; "
         f"{report['test_lines']} test lines; best of {report['rounds']} "
@@ -369,7 +371,11 @@ def markdown(report):
         lines += [
             "",
             f"Training measured by `{training['command']}` on "
-            f"{training['date']}, one system after the other"
+            f"{training['date']} ("
+            + common.machine_line(
+                _without_threads(training.get("machine", report["machine"]))
+            )
+            + "), one system after the other"
             + _thread_words(ours.get("threads"))
             + ".",
             "",
@@ -384,6 +390,16 @@ def markdown(report):
             f"{theirs['train_sentences_per_second']:.0f} | 1.00x | |",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _without_threads(machine):
+    """`machine` without the environment's thread settings: the training
+    rows state the pools they ran with (`_thread_words`)."""
+    return {
+        k: v
+        for k, v in machine.items()
+        if k not in ("intra_op_threads", "inter_op_threads")
+    }
 
 
 def _thread_words(threads):
@@ -456,10 +472,13 @@ def main(argv=None):
     }
     # Each part records the command and date that measured it, so a part
     # kept from the last results says so.
-    measured = {"command": command, "date": machine["date"]}
+    measured = {"command": command, "date": machine["date"], "machine": machine}
     if args.no_serving:
         for key in ("serving", "peer_decoding", "serving_measured"):
             report[key] = previous[key]
+        # Results written before each part kept its machine: the last
+        # run's.
+        report["serving_measured"].setdefault("machine", previous["machine"])
         for key in ("ours", "peer", "rounds", "memory_calls", "test_lines"):
             report[key] = previous[key]
     else:
@@ -480,6 +499,7 @@ def main(argv=None):
     if args.no_training:
         if previous.get("training"):
             report["training"] = previous["training"]
+            report["training"].setdefault("machine", previous["machine"])
     else:
         ours, theirs = measure_training(args)
         report["training"] = {"ours": ours, "peer": theirs, **measured}

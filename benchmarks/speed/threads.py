@@ -129,6 +129,12 @@ def _last_line(process):
     return line
 
 
+def _without_threads(machine):
+    """The table gives each row's pools: the environment's settings, which
+    `machine()` records, would only contradict it."""
+    return {k: v for k, v in machine.items() if "op_threads" not in k}
+
+
 def page(report):
     """The results page: per setting, its pools, mean and best epoch; the
     median paired ratio of `auto` to `default`."""
@@ -142,7 +148,8 @@ def page(report):
     lines = [
         common.header("speed.threads"),
         f"Measured by `{report['command']}` on {report['machine']['date']} "
-        f"({common.machine_line(report['machine'])}): `bahdanau_attention` "
+        f"({common.machine_line(_without_threads(report['machine']))}): "
+        "`bahdanau_attention` "
         f"at the `{report['preset']}` preset, batch {report['batch_size']}, "
         f"{report['precision']}, {report['train_pairs']:,} training pairs "
         "of the bundled data; one process per setting, each epoch its own "
