@@ -45,8 +45,13 @@ def test_the_translator_gives_back_its_recorded_test_bleu():
     run = tasks.from_preset(TRANSLATOR)
     recorded = pretrained.read_metadata(TRANSLATOR)["results"]
     measured = run.evaluate()
-    assert measured["bleu"] == pytest.approx(recorded["bleu"], abs=0.05)
-    assert measured["chrf"] == pytest.approx(recorded["chrf"], abs=0.05)
+    # Beam 5 in the preset's mixed bfloat16: bfloat16 products round
+    # differently on different CPUs (AMX tiles, AVX512-BF16), which turns a
+    # few beam decisions. On an Intel Xeon with AMX the preset gave 28.55
+    # against its recorded 28.62 (chrF 44.42 against 44.45); a model that
+    # no longer loads right loses far more.
+    assert measured["bleu"] == pytest.approx(recorded["bleu"], abs=0.2)
+    assert measured["chrf"] == pytest.approx(recorded["chrf"], abs=0.2)
 
 
 def _readme_example():
