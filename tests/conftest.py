@@ -6,6 +6,12 @@ import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# TensorFlow's default thread pools (0) in every test process, whatever
+# `--threads auto` would pick on this machine: otherwise the pools of a
+# test worker would depend on whether its first TensorFlow op came from a
+# training run (which applies `auto`) or from anything else.
+os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "0")
+os.environ.setdefault("TF_NUM_INTEROP_THREADS", "0")
 # One JAX compilation cache for the session's processes (both xdist
 # workers and the jobs they start, which inherit the environment): the
 # distributed tests start the same JAX programs in process after process,

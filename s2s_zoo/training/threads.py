@@ -91,7 +91,9 @@ def use_threads(spec):
         threading.get_intra_op_parallelism_threads(),
         threading.get_inter_op_parallelism_threads(),
     )
-    return ",".join(
-        str(n or os.environ.get(name, "default"))
-        for n, name in zip(pools, _ENVIRONMENT)
-    )
+    described = []
+    for count, name in zip(pools, _ENVIRONMENT):
+        # 0, set here or in TensorFlow's variable: TensorFlow's default.
+        value = str(count or os.environ.get(name, "0"))
+        described.append("default" if value == "0" else value)
+    return ",".join(described)
