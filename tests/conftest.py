@@ -6,12 +6,16 @@ import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-# TensorFlow's default thread pools (0) in every test process, whatever
-# `--threads auto` would pick on this machine: otherwise the pools of a
-# test worker would depend on whether its first TensorFlow op came from a
-# training run (which applies `auto`) or from anything else.
-os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "0")
-os.environ.setdefault("TF_NUM_INTEROP_THREADS", "0")
+# The same TensorFlow thread pools in every test process, whatever
+# `--threads auto` would pick on the machine (otherwise a worker's pools
+# would depend on whether its first TensorFlow op came from a training
+# run, which applies `auto`): one intra-op thread and two inter-op
+# threads. The two xdist workers (and the processes they start) share
+# two cores; with TensorFlow's default pools every op of each was split
+# over both, waiting on the other's ops: tests/models and
+# tests/test_cli_verbs.py took 213 s with the default pools, 180 s so.
+os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+os.environ.setdefault("TF_NUM_INTEROP_THREADS", "2")
 # One JAX compilation cache for the session's processes (both xdist
 # workers and the jobs they start, which inherit the environment): the
 # distributed tests start the same JAX programs in process after process,

@@ -359,6 +359,10 @@ def test_run_scores_raw_strings_and_loads_by_path(tmp_path):
         run.score(first, second[:2])
 
 
+#: Epochs of the resumable run (after its two restarts).
+RESUMABLE_EPOCHS = 7
+
+
 def resumable_flags(output_dir):
     sick = os.path.join(FIXTURES, "sick", "SICK-tiny.txt")
     model = TINY["model_config"]
@@ -368,7 +372,7 @@ def resumable_flags(output_dir):
         f"--train={sick}",
         f"--dev={sick}",
         f"--test={sick}",
-        "--epochs=12",
+        f"--epochs={RESUMABLE_EPOCHS}",
         "--restarts=2",
         "--batch-size=4",
         "--oov-buckets=5",
@@ -396,7 +400,7 @@ def test_resume_after_kill_ends_where_an_uninterrupted_run_ends(tmp_path):
     done = kill_when(
         [sys.executable, script, *resumable_flags(killed)], finished, 5
     )
-    assert 5 <= done < 2 + 12
+    assert 5 <= done < 2 + RESUMABLE_EPOCHS
     before = task.read_progress(killed)["history"]
     resumed = task.train(parse([*resumable_flags(killed), "--resume"]))
     whole.metrics, resumed.metrics = (
@@ -435,4 +439,4 @@ def test_a_corrupt_checkpoint_starts_clean_with_a_message(tmp_path, capsys):
     assert f"warning: {latest} is unreadable (" in said
     assert "starting clean" in said.lower()
     # trained again from scratch
-    assert len(run.metrics["training"]["history"]) == 12
+    assert len(run.metrics["training"]["history"]) == RESUMABLE_EPOCHS
