@@ -11,6 +11,7 @@ decoding options, averages, ensembles, tokenizers, local attention),
 """
 
 import argparse
+import contextlib
 import importlib.metadata
 import json
 import os
@@ -133,6 +134,30 @@ def write_results(stem, report, page):
     with open(stem + ".md", "w") as f:
         f.write(page)
     print(page)
+
+
+@contextlib.contextmanager
+def translation_setup(batch_size, preset, *run):
+    """The set-up the epoch benchmarks share (`speed.iterator_wait`,
+    `speed.loop_gradients`, `speed.threads`): the precision `auto` picks
+    as the dtype policy, seed 0, the translation task's `Config` at
+    `preset` and `batch_size` writing under `runs/<run...>`, and its
+    prepared data. Yields `(precision, config, data)`; the policy holds
+    until the block ends."""
+    import keras
+
+    from s2s_zoo import training
+    from s2s_zoo.tasks import translation
+
+    precision = training.resolve_precision("auto")
+    with training.global_dtype_policy(precision):
+        keras.utils.set_random_seed(0)
+        config = translation.Config(
+            preset=preset,
+            batch_size=batch_size,
+            output_dir=os.path.join(ROOT, "runs", *run),
+        )
+        yield precision, config, translation.prepare(config)
 
 
 def epochs_benchmark(module, doc, measure, page, argv=None):

@@ -35,19 +35,11 @@ def measure(epochs, batch_size, preset):
 
     import keras
 
-    from s2s_zoo import training
     from s2s_zoo.data import translation as text
     from s2s_zoo.tasks import translation
 
-    precision = training.resolve_precision("auto")
-    with training.global_dtype_policy(precision):
-        keras.utils.set_random_seed(0)
-        config = translation.Config(
-            preset=preset,
-            batch_size=batch_size,
-            output_dir=os.path.join(common.ROOT, "runs", "iterator_wait"),
-        )
-        data = translation.prepare(config)
+    setup = common.translation_setup(batch_size, preset, "iterator_wait")
+    with setup as (precision, config, data):
         # The same pipeline as `make_dataset` built it before the package
         # turned autotuning off, with no options of its own.
         with mock.patch.object(text, "without_autotuning", lambda d: d):

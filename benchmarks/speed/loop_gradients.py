@@ -30,22 +30,13 @@ SETTINGS = {
 
 
 def measure(epochs, batch_size, preset):
-    import keras
 
-    from s2s_zoo import training
     from s2s_zoo.layers import gru_loop
     from s2s_zoo.models.attention_seq2seq import training_loop
     from s2s_zoo.tasks import translation
 
-    precision = training.resolve_precision("auto")
-    with training.global_dtype_policy(precision):
-        keras.utils.set_random_seed(0)
-        config = translation.Config(
-            preset=preset,
-            batch_size=batch_size,
-            output_dir=os.path.join(common.ROOT, "runs", "loop_gradients"),
-        )
-        data = translation.prepare(config)
+    setup = common.translation_setup(batch_size, preset, "loop_gradients")
+    with setup as (precision, config, data):
         models = {}
         try:
             for setting in SETTINGS:

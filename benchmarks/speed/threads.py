@@ -33,7 +33,6 @@ SETTINGS = ("default", "auto")
 def child(threads, batch_size, preset):
     """One setting's process: answers each line on stdin with the seconds
     of one more epoch."""
-    import keras
 
     from s2s_zoo import training
     from s2s_zoo.tasks import translation
@@ -41,15 +40,8 @@ def child(threads, batch_size, preset):
     # The answers go to stdout; everything the library prints, to stderr.
     answers, sys.stdout = sys.stdout, sys.stderr
     pools = training.use_threads(threads)  # before any TensorFlow op
-    precision = training.resolve_precision("auto")
-    with training.global_dtype_policy(precision):
-        keras.utils.set_random_seed(0)
-        config = translation.Config(
-            preset=preset,
-            batch_size=batch_size,
-            output_dir=os.path.join(common.ROOT, "runs", "threads", threads),
-        )
-        data = translation.prepare(config)
+    setup = common.translation_setup(batch_size, preset, "threads", threads)
+    with setup as (precision, config, data):
         model = translation.build(config, data)
         model.fit(data.train, verbose=0)  # warm-up: tracing
         facts = {
