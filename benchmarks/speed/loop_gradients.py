@@ -30,7 +30,6 @@ SETTINGS = {
 
 
 def measure(epochs, batch_size, preset):
-
     from s2s_zoo.layers import gru_loop
     from s2s_zoo.models.attention_seq2seq import training_loop
     from s2s_zoo.tasks import translation

@@ -33,7 +33,6 @@ SETTINGS = ("default", "auto")
 def child(threads, batch_size, preset):
     """One setting's process: answers each line on stdin with the seconds
     of one more epoch."""
-
     from s2s_zoo import training
     from s2s_zoo.tasks import translation
 
