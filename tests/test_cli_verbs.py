@@ -273,6 +273,16 @@ def test_an_output_dir_that_is_a_file_is_refused(tmp_path):
             "--threads must be auto, default or INTRA,INTER (two positive "
             "integers, e.g. 1,2); received '0,2'.",
         ),
+        (
+            ["--batch-slices", "two"],
+            "--batch-slices must be auto or a positive integer; received "
+            "'two'.",
+        ),
+        (
+            ["--batch-slices", "2", "--distribute", "mirrored"],
+            "--batch-slices 2 cannot be combined with a distribution; use "
+            "1 or auto.",
+        ),
     ],
 )
 def test_a_bad_value_stops_before_any_work(flags, expected, tmp_path):

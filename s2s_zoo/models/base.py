@@ -191,6 +191,35 @@ class Seq2SeqModel(ZooModel):
     #: Whether `decode_step` returns attention weights over the source.
     has_attention = False
 
+    #: Row slices of each training batch whose gradients a TensorFlow step
+    #: computes side by side (`s2s_zoo.training.slices`); 1: Keras's own
+    #: step. Set by `compile(batch_slices=...)`.
+    batch_slices = 1
+
+    def compile(self, optimizer="auto", loss="auto", batch_slices=1, **kw):
+        """`ZooModel.compile`, and `batch_slices`: cut each training batch
+        into that many slices computed side by side (TensorFlow, one
+        device; the loss must be a mean over non-padding target tokens,
+        as `default_loss` and `training.masked_loss` are)."""
+        from s2s_zoo import training
+
+        distributed = False
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            distributed = tf.distribute.has_strategy()
+        self.batch_slices = training.resolve_batch_slices(
+            batch_slices, distributed=distributed
+        )
+        super().compile(optimizer=optimizer, loss=loss, **kw)
+
+    def train_step(self, *args):
+        if self.batch_slices > 1:  # TensorFlow only (`compile` checks)
+            from s2s_zoo.training import slices
+
+            return slices.sliced_train_step(self, *args, self.batch_slices)
+        return super().train_step(*args)
+
     def default_loss(self):
         """Token cross-entropy on the logits, padding (id 0) ignored."""
         from s2s_zoo import training

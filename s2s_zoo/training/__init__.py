@@ -9,6 +9,7 @@
 - `training.losses`: masked, label-smoothed token cross-entropy;
 - `training.precision`: `--precision` and Keras' dtype policy;
 - `training.threads`: `--threads`, TensorFlow's two thread pools;
+- `training.slices`: `--batch-slices`, a batch's slices side by side;
 - `training.averaging`: a moving average of the weights, checkpoint
   averages;
 - `training.optimizers`: `FusedAdam`, Keras' Adam in one fused update per
@@ -50,7 +51,10 @@ from s2s_zoo.training.resume import seed_epoch
 from s2s_zoo.training.resume import seed_generators
 from s2s_zoo.training.resume import start_or_resume
 from s2s_zoo.training.resume import unreadable
+from s2s_zoo.training.slices import SLICE_CHOICES
+from s2s_zoo.training.slices import resolve_batch_slices
 from s2s_zoo.training.threads import THREAD_CHOICES
+from s2s_zoo.training.threads import current_threads
 from s2s_zoo.training.threads import resolve_threads
 from s2s_zoo.training.threads import use_threads
 
@@ -66,6 +70,7 @@ __all__ = [
     "KeepBest",
     "KeepLastCheckpoints",
     "PRECISIONS",
+    "SLICE_CHOICES",
     "SmoothedTokenCrossentropy",
     "THREAD_CHOICES",
     "StopOnNonFinite",
@@ -75,12 +80,14 @@ __all__ = [
     "average_checkpoints",
     "check_checkpoint",
     "cpu_has_native_bfloat16",
+    "current_threads",
     "drop_unreadable",
     "epoch_seed",
     "global_dtype_policy",
     "masked_loss",
     "prepare_resume",
     "read_history",
+    "resolve_batch_slices",
     "resolve_precision",
     "resolve_threads",
     "resumable_fit",

@@ -87,6 +87,15 @@ def use_threads(spec):
                         "TensorFlow op runs, or set TF_NUM_INTRAOP_THREADS "
                         "and TF_NUM_INTEROP_THREADS before starting Python."
                     ) from None
+    return current_threads()
+
+
+def current_threads():
+    """The pools this process runs with, as `"INTRA,INTER"` (`default`
+    for TensorFlow's one per core)."""
+    import tensorflow as tf
+
+    threading = tf.config.threading
     pools = (
         threading.get_intra_op_parallelism_threads(),
         threading.get_inter_op_parallelism_threads(),

@@ -105,6 +105,17 @@ def test_train_writes_every_output(run):
     assert training_figures["epochs_completed"] == 1
     assert training_figures["train_sentences_per_second"] > 0
     assert training_figures["target_tokens_per_second"] > 0
+    # `--batch-slices auto` follows the pools the run recorded (the tests'
+    # 1 intra-op and 2 inter-op threads: 2 slices).
+    assert (
+        training_figures["threads"] != "1,2"
+        or training_figures["batch_slices"] == 2
+    )
+    assert training_figures["batch_slices"] == (
+        training.resolve_batch_slices(
+            "auto", threads=training_figures["threads"]
+        )
+    )
     assert saved["samples"][0]["source"] == "我喜欢中国美食"
     assert saved == trained.metrics
     # TensorBoard logs, on by default: the epoch's figures as scalars.

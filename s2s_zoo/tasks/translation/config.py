@@ -109,6 +109,13 @@ class Config:
         "machine of at most 2 CPUs without a GPU (measured faster there), "
         "else TensorFlow's defaults",
     )
+    batch_slices: str = option(
+        "auto",
+        "TensorFlow: cut each training batch into this many slices whose "
+        "gradients are computed side by side, the same step as the whole "
+        "batch's; auto: one per inter-op thread when --threads gives one "
+        "intra-op thread (2 on 2 CPUs), else 1",
+    )
     select_on: str = option(
         "bleu",
         "dev figure that picks the kept epoch: greedy-search BLEU or loss",
@@ -293,6 +300,17 @@ def check(config):
         training.resolve_threads(config.threads)
     except ValueError as error:
         problems.append("--" + str(error).rstrip("."))
+    try:
+        training.resolve_batch_slices(
+            config.batch_slices, distributed=config.distribute != "none"
+        )
+    except ValueError as error:
+        problems.append(
+            str(error)
+            .rstrip(".")
+            .replace("batch_slices=", "--batch-slices ")
+            .replace("batch_slices", "--batch-slices")
+        )
     for name in ("source_lang", "target_lang"):
         code = getattr(config, name)
         if not (

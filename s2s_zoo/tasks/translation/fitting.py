@@ -32,12 +32,19 @@ def build(config, data):
     """The model of a run, compiled with the task's training setup.
 
     Adam at `config.learning_rate` with the global gradient norm clipped at
-    1 and the label-smoothed masked loss. This is the setup measured for the
+    1 and the label-smoothed masked loss, each batch cut into
+    `--batch-slices` (`training.slices`). This is the setup measured for the
     CPU recipe (docs/results/translation.md); the paper's own optimizer is
     what `model.compile()` with no arguments gives.
     """
+    setup = distributed.current()
+    slices = training.resolve_batch_slices(
+        config.batch_slices,
+        threads=training.current_threads(),
+        distributed=setup.strategy != "none",
+    )
     # Under MirroredStrategy, the weights are created as mirrored ones.
-    with distributed.current().scope():
+    with setup.scope():
         model = registry.build(
             config.model,
             **model_config(
@@ -49,6 +56,7 @@ def build(config, data):
                 config.learning_rate, global_clipnorm=1.0
             ),
             loss=training.masked_loss(config.label_smoothing),
+            batch_slices=slices,
         )
     return model
 

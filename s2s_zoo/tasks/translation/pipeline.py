@@ -132,6 +132,7 @@ def _train(config, pairs, clock, threads):
                 "parameters": model.count_params(),
                 "precision": precision,
                 "threads": threads,
+                "batch_slices": model.batch_slices,
                 "train_pairs": data.train_pairs,
             },
             samples=samples,
