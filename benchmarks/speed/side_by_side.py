@@ -382,7 +382,9 @@ def markdown(report):
             "| training at the peer's sizes, batch 64 | sentences/s | vs "
             "peer | share of the matmul peak |",
             "|---|---|---|---|",
-            f"| ours ({ours['precision']}, mean of {epochs} epoch"
+            f"| ours ({ours['precision']}"
+            + _slice_words(ours.get("batch_slices"))
+            + f", mean of {epochs} epoch"
             f"{'s' if epochs > 1 else ''}) | "
             f"{speed:.0f} | {ratio:.2f}x | "
             f"{100 * ours['peak_share'] * speed / fastest:.1f}% |",
@@ -400,6 +402,13 @@ def _without_threads(machine):
         for k, v in machine.items()
         if k not in ("intra_op_threads", "inter_op_threads")
     }
+
+
+def _slice_words(slices):
+    """The training row's `--batch-slices`, where it was recorded."""
+    if not slices:
+        return ""
+    return f", {slices} batch slice{'s' if slices > 1 else ''}"
 
 
 def _thread_words(threads):

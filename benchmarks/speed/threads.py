@@ -1,5 +1,6 @@
-"""Training epochs with TensorFlow's default thread pools and with the
-recipe's `--threads auto`, in two processes taking turns.
+"""Training epochs with TensorFlow's default thread pools, with the
+recipe's `--threads auto`, and with `--threads auto` and `--batch-slices
+auto`, in three processes taking turns.
 
     python -m benchmarks.speed.threads                  # 4 epochs each
     python -m benchmarks.speed.threads --epochs 6 --output docs/results/threads
@@ -9,12 +10,13 @@ gets its own process: each builds `bahdanau_attention` at the `opennmt`
 preset (the peer's sizes) on the bundled data (batch 64, the translation
 task's pipeline and Adam, the precision `auto` picks) and trains a
 warm-up epoch (tracing); then they take turns, one epoch (its own `fit`)
-at a time, the order swapped every round, so that the machine's drift
-over minutes falls on both alike. The page gives each setting's mean and
-best epoch and the median over rounds of the paired ratio (the same
-round's epochs).
+at a time, the order reversed every round, so that the machine's drift
+over minutes falls on all alike. The page gives each setting's mean and
+best epoch and the median over rounds of the paired ratios (the same
+round's epochs) to the setting before it.
 """
 
+import dataclasses
 import json
 import os
 import statistics
@@ -26,11 +28,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from benchmarks import common  # noqa: E402
 
-#: `--threads` values compared, the baseline first.
-SETTINGS = ("default", "auto")
+#: `--threads` and `--batch-slices` compared, the baseline first, each
+#: after the one it changes.
+SETTINGS = (("default", "1"), ("auto", "1"), ("auto", "auto"))
 
 
-def child(threads, batch_size, preset):
+def _name(setting):
+    return "threads {}, slices {}".format(*setting)
+
+
+def child(threads, slices, batch_size, preset):
     """One setting's process: answers each line on stdin with the seconds
     of one more epoch."""
     from s2s_zoo import training
@@ -39,12 +46,15 @@ def child(threads, batch_size, preset):
     # The answers go to stdout; everything the library prints, to stderr.
     answers, sys.stdout = sys.stdout, sys.stderr
     pools = training.use_threads(threads)  # before any TensorFlow op
-    setup = common.translation_setup(batch_size, preset, "threads", threads)
+    run = f"{threads}-{slices}"
+    setup = common.translation_setup(batch_size, preset, "threads", run)
     with setup as (precision, config, data):
+        config = dataclasses.replace(config, batch_slices=slices)
         model = translation.build(config, data)
         model.fit(data.train, verbose=0)  # warm-up: tracing
         facts = {
             "pools": pools,
+            "slices": model.batch_slices,
             "precision": precision,
             "train_pairs": data.train_pairs,
         }
@@ -58,14 +68,14 @@ def child(threads, batch_size, preset):
 def measure(epochs, batch_size, preset):
     processes = {}
     facts = {}
-    for threads in SETTINGS:
-        processes[threads] = subprocess.Popen(
+    for setting in SETTINGS:
+        processes[setting] = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
                 "benchmarks.speed.threads",
                 "--child",
-                threads,
+                *setting,
                 "--batch-size",
                 str(batch_size),
                 "--preset",
@@ -77,27 +87,30 @@ def measure(epochs, batch_size, preset):
             text=True,
         )
         # One process ready before the next starts: no overlap.
-        facts[threads] = json.loads(_last_line(processes[threads]))
+        facts[setting] = json.loads(_last_line(processes[setting]))
     rows = []
     for epoch in range(epochs):
         order = SETTINGS if epoch % 2 == 0 else SETTINGS[::-1]
-        for threads in order:
-            process = processes[threads]
+        for setting in order:
+            process = processes[setting]
             process.stdin.write("epoch\n")
             process.stdin.flush()
             seconds = float(_last_line(process))
-            train_pairs = facts[threads]["train_pairs"]
+            train_pairs = facts[setting]["train_pairs"]
             rows.append(
                 {
-                    "setting": threads,
-                    "pools": facts[threads]["pools"],
+                    "threads": setting[0],
+                    "batch_slices": setting[1],
+                    "pools": facts[setting]["pools"],
+                    "slices": facts[setting]["slices"],
                     "epoch": epoch,
                     "seconds": seconds,
                     "sentences_per_second": train_pairs / seconds,
                 }
             )
             print(
-                f"{threads:>8} ({facts[threads]['pools']}) epoch {epoch}: "
+                f"{_name(setting)} (pools {facts[setting]['pools']}, "
+                f"{facts[setting]['slices']} slices) epoch {epoch}: "
                 f"{seconds:.2f} s, {rows[-1]['sentences_per_second']:.0f} "
                 "sentences/s",
                 flush=True,
@@ -127,15 +140,16 @@ def _without_threads(machine):
 
 
 def page(report):
-    """The results page: per setting, its pools, mean and best epoch; the
-    median paired ratio of `auto` to `default`."""
+    """The results page: per setting, its pools and slices, mean and best
+    epoch; the median paired ratio of each setting to the one before."""
     by_setting = {
-        s: [r for r in report["rows"] if r["setting"] == s] for s in SETTINGS
+        setting: [
+            r
+            for r in report["rows"]
+            if (r["threads"], r["batch_slices"]) == setting
+        ]
+        for setting in SETTINGS
     }
-    ratios = [
-        a["seconds"] / b["seconds"]
-        for a, b in zip(by_setting["default"], by_setting["auto"])
-    ]
     lines = [
         common.header("speed.threads"),
         f"Measured by `{report['command']}` on {report['machine']['date']} "
@@ -144,11 +158,12 @@ def page(report):
         f"at the `{report['preset']}` preset, batch {report['batch_size']}, "
         f"{report['precision']}, {report['train_pairs']:,} training pairs "
         "of the bundled data; one process per setting, each epoch its own "
-        "`fit`, the two processes taking turns after a warm-up epoch each.",
+        "`fit`, the processes taking turns after a warm-up epoch each.",
         "",
-        "| `--threads` | TensorFlow's pools (intra-op, inter-op) | epochs | "
-        "s per epoch: mean | best | sentences/s: mean | vs default |",
-        "|---|---|---|---|---|---|---|",
+        "| `--threads` | `--batch-slices` | TensorFlow's pools (intra-op, "
+        "inter-op) | slices | epochs | s per epoch: mean | best | "
+        "sentences/s: mean | vs default |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     mean = {
         s: statistics.mean(r["sentences_per_second"] for r in rows)
@@ -157,16 +172,28 @@ def page(report):
     for setting, rows in by_setting.items():
         seconds = [r["seconds"] for r in rows]
         lines.append(
-            f"| {setting} | {rows[0]['pools']} | {len(rows)} | "
+            f"| {setting[0]} | {setting[1]} | {rows[0]['pools']} | "
+            f"{rows[0]['slices']} | {len(rows)} | "
             f"{statistics.mean(seconds):.1f} | {min(seconds):.1f} | "
-            f"{mean[setting]:.0f} | {mean[setting] / mean['default']:.2f}x |"
+            f"{mean[setting]:.0f} | "
+            f"{mean[setting] / mean[SETTINGS[0]]:.2f}x |"
         )
     lines += [
         "",
-        f"Median over the {len(ratios)} rounds of the same round's epoch "
-        f"time, default / auto: {statistics.median(ratios):.2f}x (from "
-        f"{min(ratios):.2f}x to {max(ratios):.2f}x).",
+        f"Median over the {len(by_setting[SETTINGS[0]])} rounds of the "
+        "paired ratio of the same round's epoch times:",
+        "",
     ]
+    for before, after in zip(SETTINGS, SETTINGS[1:]):
+        ratios = [
+            a["seconds"] / b["seconds"]
+            for a, b in zip(by_setting[before], by_setting[after])
+        ]
+        lines.append(
+            f"- {_name(before)} / {_name(after)}: "
+            f"{statistics.median(ratios):.2f}x (from {min(ratios):.2f}x to "
+            f"{max(ratios):.2f}x)."
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -175,7 +202,7 @@ def main(argv=None):
     if argv[:1] == ["--child"]:
         batch_size = int(argv[argv.index("--batch-size") + 1])
         preset = argv[argv.index("--preset") + 1]
-        return child(argv[1], batch_size, preset)
+        return child(argv[1], argv[2], batch_size, preset)
     return common.epochs_benchmark(
         "speed.threads", __doc__, measure, page, argv
     )

@@ -151,6 +151,7 @@ def measure(
     peer_vocabulary,
     batch_tokens=None,
     optimizer="fused",
+    batch_slices="auto",
 ):
     import keras
 
@@ -166,6 +167,7 @@ def measure(
             batch_size=batch_size or 64,
             batch_tokens=batch_tokens,
             bucket_width=bucket_width,
+            batch_slices=batch_slices,
             output_dir=os.path.join(ROOT, "runs", "train_speed"),
         )
         data = translation.prepare(config)
@@ -176,6 +178,7 @@ def measure(
                     config.learning_rate, global_clipnorm=1.0
                 ),
                 loss=model.loss,
+                batch_slices=model.batch_slices,
             )
         model_config = translation.model_config(
             config, data.source_tokenizer, data.target_tokenizer
@@ -205,6 +208,7 @@ def measure(
         "batch_size": None if batch_tokens else batch_size,
         "batch_tokens": batch_tokens,
         "optimizer": optimizer,
+        "batch_slices": model.batch_slices,
         "batches_per_epoch": data.batches,
         "mean_batch_sentences": data.train_pairs / data.batches,
         "precision": precision,
@@ -325,6 +329,11 @@ def main(argv=None):
         default="auto",
         help="TensorFlow's thread pools, as the recipe's --threads",
     )
+    parser.add_argument(
+        "--batch-slices",
+        default="auto",
+        help="slices of a batch side by side, as the recipe's --batch-slices",
+    )
     args = parser.parse_args(argv)
     from benchmarks import common as bench_common
     from s2s_zoo import training
@@ -368,6 +377,7 @@ def main(argv=None):
                 peer["target_vocabulary"] if peer else 4101,
                 batch_tokens=batch_tokens,
                 optimizer=optimizer,
+                batch_slices=args.batch_slices,
             )
             # The peak right after the run, at the precision it computed in,
             # with every core (the run's own thread pools may use fewer
