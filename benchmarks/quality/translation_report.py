@@ -75,7 +75,9 @@ def setup(report):
 
 def _label(r):
     date = (r.get("date") or r["machine"]["date"])[:16]
-    return f"`{r['model']}`, {date}"
+    slices = r["training"].get("batch_slices")
+    slices = f", {slices} batch slice{'s' * (slices > 1)}" if slices else ""
+    return f"`{r['model']}`, {date}{slices}"
 
 
 def table(reports):
