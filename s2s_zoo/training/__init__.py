@@ -51,7 +51,6 @@ from s2s_zoo.training.resume import seed_epoch
 from s2s_zoo.training.resume import seed_generators
 from s2s_zoo.training.resume import start_or_resume
 from s2s_zoo.training.resume import unreadable
-from s2s_zoo.training.slices import SLICE_CHOICES
 from s2s_zoo.training.slices import resolve_batch_slices
 from s2s_zoo.training.threads import THREAD_CHOICES
 from s2s_zoo.training.threads import current_threads
@@ -70,7 +69,6 @@ __all__ = [
     "KeepBest",
     "KeepLastCheckpoints",
     "PRECISIONS",
-    "SLICE_CHOICES",
     "SmoothedTokenCrossentropy",
     "THREAD_CHOICES",
     "StopOnNonFinite",

@@ -25,9 +25,6 @@ import keras
 
 from s2s_zoo.data.vocabulary import PADDING_ID
 
-#: `--batch-slices` besides a positive integer.
-SLICE_CHOICES = ("auto",)
-
 
 def resolve_batch_slices(spec, threads=None, distributed=False, backend=None):
     """`--batch-slices` as a number of slices (1: Keras's own step).
