@@ -120,6 +120,14 @@ def machine_line(info):
     return "; ".join(parts + [", ".join(versions)])
 
 
+def slice_words(slices):
+    """A run's `--batch-slices` as a page's row reads it (", 2 batch
+    slices"); "" where the run did not record it."""
+    if not slices:
+        return ""
+    return f", {slices} batch slice{'s' if slices > 1 else ''}"
+
+
 def write_table(path, module, intro, lines):
     """A generated results page: `header(module)`, `intro`, the table."""
     with open(path, "w") as f:

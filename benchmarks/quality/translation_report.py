@@ -27,6 +27,7 @@ import shutil
 
 from benchmarks.common import ROOT
 from benchmarks.common import header
+from benchmarks.common import slice_words
 from s2s_zoo.tasks.common import scrub_paths
 
 RESULTS = os.path.join(ROOT, "docs", "results")
@@ -75,8 +76,7 @@ def setup(report):
 
 def _label(r):
     date = (r.get("date") or r["machine"]["date"])[:16]
-    slices = r["training"].get("batch_slices")
-    slices = f", {slices} batch slice{'s' * (slices > 1)}" if slices else ""
+    slices = slice_words(r["training"].get("batch_slices"))
     return f"`{r['model']}`, {date}{slices}"
 
 

@@ -383,7 +383,7 @@ def markdown(report):
             "peer | share of the matmul peak |",
             "|---|---|---|---|",
             f"| ours ({ours['precision']}"
-            + _slice_words(ours.get("batch_slices"))
+            + common.slice_words(ours.get("batch_slices"))
             + f", mean of {epochs} epoch"
             f"{'s' if epochs > 1 else ''}) | "
             f"{speed:.0f} | {ratio:.2f}x | "
@@ -402,13 +402,6 @@ def _without_threads(machine):
         for k, v in machine.items()
         if k not in ("intra_op_threads", "inter_op_threads")
     }
-
-
-def _slice_words(slices):
-    """The training row's `--batch-slices`, where it was recorded."""
-    if not slices:
-        return ""
-    return f", {slices} batch slice{'s' if slices > 1 else ''}"
 
 
 def _thread_words(threads):
